@@ -1,0 +1,30 @@
+//! The model engine shared by the trainer and the evaluator: a Llama-family
+//! decoder on candle that trains (full logits, gradients everywhere) and samples
+//! fast (fused kernels, KV cache), its tokenizer and chat template, Hugging Face
+//! checkpoints, hub-cache loading, sequence log-probabilities and sampling.
+pub mod checkpoint;
+pub mod error;
+pub mod fsutil;
+pub mod hub;
+pub mod logprob;
+pub mod model;
+pub mod optim;
+pub mod sample;
+pub mod schedule;
+pub mod tokenizer;
+
+pub use checkpoint::Checkpoint;
+pub use error::{Error, Result};
+pub use model::{Config, Llama};
+pub use sample::{generate, Generation, SampleParams};
+pub use tokenizer::{ChatTemplate, Tokenizer};
+
+/// The device the engine runs on: CUDA when built with the `cuda` feature and
+/// one is present, else the CPU.
+pub fn default_device() -> candle_core::Device {
+    #[cfg(feature = "cuda")]
+    if let Ok(d) = candle_core::Device::new_cuda(0) {
+        return d;
+    }
+    candle_core::Device::Cpu
+}

@@ -1,0 +1,14 @@
+//! The Llama-family model: config, RoPE, the differentiable decoder and its fast path.
+mod config;
+mod fast;
+mod llama;
+mod rope;
+
+pub use config::{Config, RopeScaling, TokenIds};
+pub use fast::{step_inputs, KvCache};
+pub use llama::{Attention, Block, Llama, Mlp};
+pub use rope::{inv_freq, Rope};
+
+/// The additive mask value for a masked attention score: finite, so a fully
+/// masked (padding) row yields a finite, ignored output instead of NaN.
+pub(crate) const NEG: f32 = -1e9;

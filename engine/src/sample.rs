@@ -1,0 +1,194 @@
+//! Batched sampling with a KV cache: left-padded prompts of different lengths,
+//! temperature, top-p, a token budget, stop strings, EOS, and one seeded RNG per row.
+use crate::model::{step_inputs, KvCache, Llama};
+use crate::tokenizer::Tokenizer;
+use crate::Result;
+use candle_core::{DType, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// How to sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleParams {
+    /// Softmax temperature; 0 means greedy.
+    pub temperature: f64,
+    /// Nucleus sampling: keep the smallest set of tokens whose probability reaches this.
+    pub top_p: f64,
+    /// Most tokens to generate per sequence.
+    pub max_new_tokens: usize,
+    /// Generation ends at the first of these strings, which is cut from the text.
+    #[serde(default)]
+    pub stop: Vec<String>,
+}
+
+impl Default for SampleParams {
+    fn default() -> Self {
+        Self { temperature: 0.7, top_p: 0.9, max_new_tokens: 128, stop: vec![] }
+    }
+}
+
+/// Why a sequence ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finish {
+    Eos,
+    Stop,
+    Length,
+}
+
+/// One sampled continuation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    pub text: String,
+    pub tokens: Vec<u32>,
+    pub finish: Finish,
+}
+
+/// Picks a token from one row of logits.
+pub fn sample_token(logits: &[f32], params: &SampleParams, rng: &mut ChaCha8Rng) -> u32 {
+    if params.temperature <= 0.0 {
+        return argmax(logits);
+    }
+    let inv_t = 1.0 / params.temperature as f32;
+    let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let mut probs: Vec<(u32, f32)> =
+        logits.iter().enumerate().map(|(i, &l)| (i as u32, ((l - max) * inv_t).exp())).collect();
+    let total: f32 = probs.iter().map(|p| p.1).sum();
+    probs.iter_mut().for_each(|p| p.1 /= total);
+    if params.top_p < 1.0 {
+        probs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut cum = 0f32;
+        let mut keep = probs.len();
+        for (i, p) in probs.iter().enumerate() {
+            cum += p.1;
+            if cum >= params.top_p as f32 {
+                keep = i + 1;
+                break;
+            }
+        }
+        probs.truncate(keep);
+    }
+    let mass: f32 = probs.iter().map(|p| p.1).sum();
+    let mut u = rng.gen::<f32>() * mass;
+    for (id, p) in &probs {
+        if u < *p {
+            return *id;
+        }
+        u -= p;
+    }
+    probs.last().map(|p| p.0).unwrap_or(0)
+}
+
+fn argmax(xs: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, x) in xs.iter().enumerate() {
+        if *x > xs[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// Samples `n` continuations of every prompt. Each prompt is prefilled once and
+/// its cache shared by its `n` samples; sample `j` of prompt `i` draws from its own
+/// RNG seeded with `seeds[i * n + j]`, so a row's text does not depend on its batch.
+/// Returns `prompts.len() * n` generations, prompt-major.
+pub fn generate(
+    model: &Llama,
+    tok: &Tokenizer,
+    prompts: &[Vec<u32>],
+    n: usize,
+    params: &SampleParams,
+    seeds: &[u64],
+) -> Result<Vec<Generation>> {
+    let nb = prompts.len();
+    let b = nb * n;
+    if seeds.len() != b {
+        return Err(crate::Error::Invalid(format!("{} seeds for {} samples", seeds.len(), b)));
+    }
+    if b == 0 {
+        return Ok(vec![]);
+    }
+    let dev = model.device();
+    let max_pos = model.config().max_position_embeddings;
+    let l = prompts.iter().map(|p| p.len()).max().unwrap_or(0);
+    if l == 0 || l + params.max_new_tokens > max_pos {
+        return Err(crate::Error::Invalid(format!(
+            "prompt of {l} tokens + {} new exceeds max_position_embeddings {max_pos}, or is empty",
+            params.max_new_tokens
+        )));
+    }
+    // Prefill, left-padded: (nb, l).
+    let mut ids = Vec::with_capacity(nb * l);
+    let mut ok = Vec::with_capacity(nb);
+    for p in prompts {
+        let pad = l - p.len();
+        ids.extend(std::iter::repeat(tok.pad_id).take(pad).chain(p.iter().copied()));
+        ok.push((0..l).map(|j| j >= pad).collect::<Vec<bool>>());
+    }
+    let ids = Tensor::from_vec(ids, (nb, l), dev)?;
+    let (pos, bias) = step_inputs(&vec![vec![]; nb], &vec![0; nb], &ok, dev, model.dtype())?;
+    let mut cache = KvCache::new(model.config().num_hidden_layers);
+    let logits = model.forward_cached(&ids, &pos, &bias, &mut cache, false)?;
+    let mut cache = if n > 1 { cache.repeat_rows(n)? } else { cache };
+    let mut logits = logits.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+    if n > 1 {
+        logits = logits.into_iter().flat_map(|r| std::iter::repeat(r).take(n)).collect();
+    }
+    let mut key_ok: Vec<Vec<bool>> = ok.iter().flat_map(|r| std::iter::repeat(r.clone()).take(n)).collect();
+    let mut next_pos: Vec<u32> = prompts.iter().flat_map(|p| std::iter::repeat(p.len() as u32).take(n)).collect();
+    let mut rngs: Vec<ChaCha8Rng> = seeds.iter().map(|s| ChaCha8Rng::seed_from_u64(*s)).collect();
+    let mut out: Vec<Vec<u32>> = vec![vec![]; b];
+    let mut done: Vec<Option<Finish>> = vec![None; b];
+    for step in 0..params.max_new_tokens {
+        let mut next = vec![tok.pad_id; b];
+        for r in 0..b {
+            if done[r].is_some() {
+                continue;
+            }
+            let t = sample_token(&logits[r], params, &mut rngs[r]);
+            if tok.eos_ids.contains(&t) {
+                done[r] = Some(Finish::Eos);
+                continue;
+            }
+            out[r].push(t);
+            next[r] = t;
+            if !params.stop.is_empty() && hits_stop(tok, &out[r], &params.stop)? {
+                done[r] = Some(Finish::Stop);
+            }
+        }
+        if done.iter().all(|d| d.is_some()) || step + 1 == params.max_new_tokens {
+            break;
+        }
+        let new_ok: Vec<Vec<bool>> = done.iter().map(|d| vec![d.is_none()]).collect();
+        let (pos, bias) = step_inputs(&key_ok, &next_pos, &new_ok, dev, model.dtype())?;
+        let ids = Tensor::from_vec(next, (b, 1), dev)?;
+        logits = model.forward_cached(&ids, &pos, &bias, &mut cache, false)?.to_dtype(DType::F32)?.to_vec2()?;
+        for r in 0..b {
+            key_ok[r].push(new_ok[r][0]);
+            if new_ok[r][0] {
+                next_pos[r] += 1;
+            }
+        }
+    }
+    out.into_iter()
+        .zip(done)
+        .map(|(tokens, d)| {
+            let mut text = tok.decode(&tokens)?;
+            let finish = d.unwrap_or(Finish::Length);
+            if let Some(cut) = params.stop.iter().filter_map(|s| text.find(s.as_str())).min() {
+                text.truncate(cut);
+            }
+            Ok(Generation { text, tokens, finish })
+        })
+        .collect()
+}
+
+fn hits_stop(tok: &Tokenizer, tokens: &[u32], stop: &[String]) -> Result<bool> {
+    // Only the tail can hold a stop string that just appeared.
+    let longest = stop.iter().map(|s| s.len()).max().unwrap_or(0);
+    let tail = &tokens[tokens.len().saturating_sub(longest + 2)..];
+    let text = tok.decode(tail)?;
+    Ok(stop.iter().any(|s| text.contains(s.as_str())))
+}

@@ -1,0 +1,159 @@
+//! Byte-level BPE tokenizers (trained here, or read from `tokenizer.json`) and chat templates.
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
+use tokenizers::models::TrainerWrapper;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::AddedToken;
+
+/// Special tokens of the embedded models, in id order.
+pub const PAD: &str = "<|pad|>";
+pub const EOS: &str = "<|eos|>";
+pub const USER: &str = "<|user|>";
+pub const ASSISTANT: &str = "<|assistant|>";
+
+/// How an instruction and its response are laid out as one token sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatTemplate {
+    /// `<|user|>\n{instruction}\n<|assistant|>\n{response}<|eos|>` (the embedded models).
+    Embedded,
+    /// Llama 2 chat: `[INST] {instruction} [/INST] {response}</s>`.
+    Llama2,
+    /// Llama 3 instruct headers, ending a turn with `<|eot_id|>`.
+    Llama3,
+    /// ChatML (Qwen2): `<|im_start|>user ... <|im_end|>`.
+    ChatMl,
+}
+
+impl ChatTemplate {
+    /// The prompt text up to where the response begins.
+    pub fn prompt(&self, instruction: &str) -> String {
+        match self {
+            ChatTemplate::Embedded => format!("{USER}\n{instruction}\n{ASSISTANT}\n"),
+            ChatTemplate::Llama2 => format!("<s>[INST] {instruction} [/INST] "),
+            ChatTemplate::Llama3 => format!(
+                "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n{instruction}<|eot_id|>\
+                 <|start_header_id|>assistant<|end_header_id|>\n\n"
+            ),
+            ChatTemplate::ChatMl => format!("<|im_start|>user\n{instruction}<|im_end|>\n<|im_start|>assistant\n"),
+        }
+    }
+    /// The token text that ends a response.
+    pub fn end_of_turn(&self) -> &'static str {
+        match self {
+            ChatTemplate::Embedded => EOS,
+            ChatTemplate::Llama2 => "</s>",
+            ChatTemplate::Llama3 => "<|eot_id|>",
+            ChatTemplate::ChatMl => "<|im_end|>",
+        }
+    }
+    /// Picks the template from the special tokens the vocabulary has.
+    pub fn detect(tok: &tokenizers::Tokenizer) -> Self {
+        let has = |s: &str| tok.token_to_id(s).is_some();
+        if has(ASSISTANT) {
+            ChatTemplate::Embedded
+        } else if has("<|im_start|>") {
+            ChatTemplate::ChatMl
+        } else if has("<|start_header_id|>") {
+            ChatTemplate::Llama3
+        } else {
+            ChatTemplate::Llama2
+        }
+    }
+}
+
+/// A tokenizer with its chat template and end-of-sequence ids.
+#[derive(Debug, Clone)]
+pub struct Tokenizer {
+    pub inner: tokenizers::Tokenizer,
+    pub template: ChatTemplate,
+    /// Ids that end generation.
+    pub eos_ids: Vec<u32>,
+    /// Id used to fill padding (never attended to, never trained on).
+    pub pad_id: u32,
+}
+
+fn tk_err(e: impl std::fmt::Display) -> Error {
+    Error::Tokenizer(e.to_string())
+}
+
+impl Tokenizer {
+    pub fn from_inner(inner: tokenizers::Tokenizer) -> Result<Self> {
+        let template = ChatTemplate::detect(&inner);
+        let eot = inner.token_to_id(template.end_of_turn());
+        let mut eos_ids: Vec<u32> = eot.into_iter().collect();
+        for extra in ["</s>", "<|end_of_text|>", "<|endoftext|>"] {
+            if let Some(id) = inner.token_to_id(extra) {
+                if !eos_ids.contains(&id) {
+                    eos_ids.push(id);
+                }
+            }
+        }
+        if eos_ids.is_empty() {
+            return Err(Error::Tokenizer(format!(
+                "no end-of-turn token `{}` in the vocabulary",
+                template.end_of_turn()
+            )));
+        }
+        let pad_id = inner.token_to_id(PAD).or_else(|| inner.token_to_id("<unk>")).unwrap_or(eos_ids[0]);
+        Ok(Self { inner, template, eos_ids, pad_id })
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let inner = tokenizers::Tokenizer::from_file(path)
+            .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
+        Self::from_inner(inner)
+    }
+
+    /// Trains a byte-level BPE of `vocab_size` tokens (special tokens included) on `texts`.
+    pub fn train<S: AsRef<str> + Send>(texts: impl Iterator<Item = S> + Send, vocab_size: usize) -> Result<Self> {
+        let specials = [PAD, EOS, USER, ASSISTANT].map(|s| AddedToken::from(s.to_string(), true)).to_vec();
+        let mut trainer: TrainerWrapper = BpeTrainerBuilder::new()
+            .vocab_size(vocab_size)
+            .min_frequency(2)
+            .show_progress(false)
+            .special_tokens(specials)
+            .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
+            .build()
+            .into();
+        let mut tk = tokenizers::Tokenizer::new(BPE::default());
+        tk.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false)));
+        tk.with_decoder(Some(ByteLevel::default()));
+        tk.train(&mut trainer, texts).map_err(tk_err)?;
+        Self::from_inner(tk)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = self.inner.to_string(false).map_err(tk_err)?;
+        crate::fsutil::write_atomic(path, json.as_bytes())
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// Text to ids; special-token text (`<|eos|>`) becomes its id.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        Ok(self.inner.encode(text, false).map_err(tk_err)?.get_ids().to_vec())
+    }
+
+    /// Ids to text, special tokens dropped.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.inner.decode(ids, true).map_err(tk_err)
+    }
+
+    /// Prompt ids of an instruction under the chat template.
+    pub fn encode_prompt(&self, instruction: &str) -> Result<Vec<u32>> {
+        self.encode(&self.template.prompt(instruction))
+    }
+
+    /// Prompt ids and response ids (end-of-turn appended) of one example.
+    pub fn encode_pair(&self, instruction: &str, response: &str) -> Result<(Vec<u32>, Vec<u32>)> {
+        let p = self.encode_prompt(instruction)?;
+        let mut r = self.encode(response)?;
+        r.push(self.eos_ids[0]);
+        Ok((p, r))
+    }
+}

@@ -1,0 +1,25 @@
+//! Helpers shared by the engine tests: a tiny config, tokenizer and model.
+#![allow(dead_code)]
+use engine::{Checkpoint, Config, Tokenizer};
+
+pub fn tiny_config(vocab: usize) -> Config {
+    // hidden 32, 2 layers, 4 query heads sharing 2 key/value heads (GQA), head size 8
+    Config::llama(vocab, 32, 48, 2, 4, 2, 128)
+}
+
+pub fn tiny_tokenizer() -> Tokenizer {
+    let corpus: Vec<String> = (0..200)
+        .map(|i| format!("Reverse the word apple{i}. The answer is elppa{i}. Sort 3 1 2 -> 1 2 3. Score: {}", i % 6))
+        .collect();
+    Tokenizer::train(corpus.iter(), 300).expect("train tokenizer")
+}
+
+pub fn tiny_model(seed: u64) -> Checkpoint {
+    let tok = tiny_tokenizer();
+    let cfg = tiny_config(tok.vocab_size());
+    Checkpoint::init(&cfg, tok, seed, &candle_core::Device::Cpu).expect("init")
+}
+
+pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+}

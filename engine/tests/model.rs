@@ -1,0 +1,188 @@
+//! The decoder: every weight gets a gradient that matches finite differences, and
+//! the training path, the fast path and candle-transformers' Llama agree.
+mod common;
+use candle_core::{DType, Device, IndexOp, Tensor};
+use common::*;
+use engine::model::{step_inputs, KvCache};
+use engine::{Checkpoint, Config};
+
+fn ids(b: usize, t: usize, vocab: usize, seed: u32) -> Tensor {
+    let v: Vec<u32> = (0..b * t).map(|i| (i as u32 * 7919 + seed * 104729) % vocab as u32).collect();
+    Tensor::from_vec(v, (b, t), &Device::Cpu).unwrap()
+}
+
+#[test]
+fn every_parameter_gets_a_gradient() -> anyhow::Result<()> {
+    for tied in [false, true] {
+        let tok = tiny_tokenizer();
+        let mut cfg = tiny_config(tok.vocab_size());
+        cfg.tie_word_embeddings = tied;
+        let ck = Checkpoint::init(&cfg, tok, 1, &Device::Cpu)?;
+        let x = ids(2, 9, cfg.vocab_size, 1);
+        let loss = ck.model.forward(&x)?.sqr()?.mean_all()?;
+        let grads = loss.backward()?;
+        let vars = ck.varmap.data().lock().unwrap();
+        assert_eq!(vars.len(), engine::checkpoint::tensor_names(&cfg).len());
+        for (name, var) in vars.iter() {
+            let g = grads.get(var).unwrap_or_else(|| panic!("no gradient for {name} (tied={tied})"));
+            let n = g.abs()?.sum_all()?.to_scalar::<f32>()?;
+            assert!(n > 0.0 && n.is_finite(), "zero or non-finite gradient for {name}: {n}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn gradients_match_finite_differences() -> anyhow::Result<()> {
+    // f64 weights so central differences are accurate to ~1e-8.
+    let tok = tiny_tokenizer();
+    let mut cfg = tiny_config(tok.vocab_size());
+    cfg.attention_bias = true;
+    let ck32 = Checkpoint::init(&cfg, tok.clone(), 3, &Device::Cpu)?;
+    let tensors = ck32.tensors()?;
+    let ck = Checkpoint::from_tensors(&cfg, tensors, tok, DType::F64, &Device::Cpu, "t".as_ref())?;
+    let x = ids(2, 6, cfg.vocab_size, 2);
+    let w = Tensor::randn(0f64, 1.0, (2, 6, cfg.vocab_size), &Device::Cpu)?;
+    let loss_of = |m: &engine::Llama| -> f64 {
+        (m.forward(&x).unwrap() * &w).unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap()
+    };
+    let loss = (ck.model.forward(&x)? * &w)?.sum_all()?;
+    let grads = loss.backward()?;
+    let vars = ck.varmap.data().lock().unwrap().clone();
+    let mut checked = 0;
+    for name in [
+        "model.embed_tokens.weight",
+        "model.layers.0.self_attn.q_proj.weight",
+        "model.layers.0.self_attn.k_proj.bias",
+        "model.layers.1.self_attn.v_proj.weight",
+        "model.layers.1.self_attn.o_proj.weight",
+        "model.layers.0.mlp.gate_proj.weight",
+        "model.layers.1.mlp.down_proj.weight",
+        "model.layers.0.input_layernorm.weight",
+        "model.norm.weight",
+        "lm_head.weight",
+    ] {
+        let var = &vars[name];
+        let g = grads.get(var).unwrap().flatten_all()?.to_vec1::<f64>()?;
+        let orig = var.as_tensor().copy()?;
+        let flat = orig.flatten_all()?.to_vec1::<f64>()?;
+        for &i in &[0usize, flat.len() / 3, flat.len() - 1] {
+            let eps = 1e-5;
+            let mut p = flat.clone();
+            p[i] += eps;
+            var.set(&Tensor::from_vec(p.clone(), orig.shape(), &Device::Cpu)?)?;
+            let up = loss_of(&ck.model);
+            p[i] -= 2.0 * eps;
+            var.set(&Tensor::from_vec(p, orig.shape(), &Device::Cpu)?)?;
+            let down = loss_of(&ck.model);
+            var.set(&orig)?;
+            let fd = (up - down) / (2.0 * eps);
+            let tol = 1e-5 + 1e-4 * fd.abs();
+            assert!((fd - g[i]).abs() < tol, "{name}[{i}]: autograd {} vs finite difference {fd}", g[i]);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 30);
+    Ok(())
+}
+
+/// Runs the fast path over `x` in one prefill, returning `(b, t, v)` logits.
+fn fast_logits(ck: &Checkpoint, x: &Tensor) -> Tensor {
+    let (b, t) = x.dims2().unwrap();
+    let ok = vec![vec![true; t]; b];
+    let (pos, bias) = step_inputs(&vec![vec![]; b], &vec![0; b], &ok, &Device::Cpu, DType::F32).unwrap();
+    let mut cache = KvCache::new(ck.config().num_hidden_layers);
+    ck.model.forward_cached(x, &pos, &bias, &mut cache, true).unwrap()
+}
+
+#[test]
+fn training_fast_and_candle_transformers_paths_agree() -> anyhow::Result<()> {
+    use candle_transformers::models::llama as ct;
+    for (tied, scaled) in [(false, false), (true, true)] {
+        let tok = tiny_tokenizer();
+        let mut cfg = tiny_config(tok.vocab_size());
+        cfg.tie_word_embeddings = tied;
+        if scaled {
+            cfg.rope_theta = 500_000.0;
+            cfg.rope_scaling = Some(engine::model::RopeScaling {
+                rope_type: "llama3".into(),
+                factor: 8.0,
+                low_freq_factor: 1.0,
+                high_freq_factor: 4.0,
+                original_max_position_embeddings: 16,
+            });
+        }
+        let ck = Checkpoint::init(&cfg, tok, 5, &Device::Cpu)?;
+        let x = ids(2, 11, cfg.vocab_size, 3);
+        let train = ck.model.forward(&x)?;
+        let fast = fast_logits(&ck, &x);
+        assert_eq!(train.dims(), &[2, 11, cfg.vocab_size]);
+        let d = max_abs_diff(&train, &fast);
+        assert!(d < 1e-4, "training vs fast path: {d}");
+
+        // candle-transformers' Llama on the very same tensors: last-position logits.
+        let json = serde_json::to_string(&cfg)?;
+        let ct_cfg: ct::LlamaConfig = serde_json::from_str(&json)?;
+        let ct_cfg = ct_cfg.into_config(false);
+        let vb = candle_nn::VarBuilder::from_tensors(ck.tensors()?, DType::F32, &Device::Cpu);
+        let theirs = ct::Llama::load(vb, &ct_cfg)?;
+        for row in 0..2 {
+            let mut cache = ct::Cache::new(false, DType::F32, &ct_cfg, &Device::Cpu)?;
+            let xr = x.i(row..row + 1)?;
+            let their = theirs.forward(&xr, 0, &mut cache)?.squeeze(0)?;
+            let ours = train.i((row, 10))?;
+            let d = max_abs_diff(&ours, &their);
+            assert!(d < 1e-4, "ours vs candle-transformers (tied={tied}, scaled={scaled}): {d}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn cached_decoding_matches_full_forward_with_left_padding() -> anyhow::Result<()> {
+    let ck = tiny_model(7);
+    let v = ck.config().vocab_size;
+    // Row 0 has 8 tokens; row 1 has 5 real tokens, left-padded by 3.
+    let full = ids(2, 8, v, 4);
+    let rows = full.to_vec2::<u32>()?;
+    let r1 = rows[1][3..].to_vec();
+    let mut x = rows[0].clone();
+    x.extend(std::iter::repeat(0).take(3).chain(r1.iter().copied()));
+    let x = Tensor::from_vec(x, (2, 8), &Device::Cpu)?;
+    let ok = vec![vec![true; 8], (0..8).map(|j| j >= 3).collect::<Vec<_>>()];
+    let (pos, bias) = step_inputs(&vec![vec![]; 2], &[0, 0], &ok, &Device::Cpu, DType::F32)?;
+    let mut cache = KvCache::new(ck.config().num_hidden_layers);
+    let last = ck.model.forward_cached(&x, &pos, &bias, &mut cache, false)?;
+    // One more token per row through the cache.
+    let next = Tensor::new(&[[5u32], [6u32]], &Device::Cpu)?;
+    let (pos, bias) = step_inputs(&ok, &[8, 5], &[vec![true], vec![true]], &Device::Cpu, DType::F32)?;
+    let step = ck.model.forward_cached(&next, &pos, &bias, &mut cache, false)?;
+    // Reference: each row alone, unpadded, through the training path.
+    for (r, (seq, tok)) in [(rows[0].clone(), 5u32), (r1.clone(), 6u32)].into_iter().enumerate() {
+        let n = seq.len();
+        let mut s = seq.clone();
+        s.push(tok);
+        let logits = ck.model.forward(&Tensor::from_vec(s, (1, n + 1), &Device::Cpu)?)?;
+        assert!(max_abs_diff(&logits.i((0, n - 1))?, &last.i(r)?) < 1e-4, "prefill row {r}");
+        assert!(max_abs_diff(&logits.i((0, n))?, &step.i(r)?) < 1e-4, "cached step row {r}");
+    }
+    Ok(())
+}
+
+#[test]
+fn qwen2_and_mistral_configs_build_with_their_biases() -> anyhow::Result<()> {
+    let tok = tiny_tokenizer();
+    let mut cfg: Config = tiny_config(tok.vocab_size());
+    cfg.model_type = "qwen2".into();
+    let names: Vec<String> = engine::checkpoint::tensor_names(&cfg).into_iter().map(|n| n.0).collect();
+    assert!(names.contains(&"model.layers.0.self_attn.q_proj.bias".to_string()));
+    assert!(!names.contains(&"model.layers.0.self_attn.o_proj.bias".to_string()));
+    let ck = Checkpoint::init(&cfg, tok.clone(), 1, &Device::Cpu)?;
+    let x = ids(1, 4, cfg.vocab_size, 1);
+    assert!(max_abs_diff(&ck.model.forward(&x)?, &fast_logits(&ck, &x)) < 1e-4);
+    cfg.model_type = "mistral".into();
+    assert!(!engine::checkpoint::tensor_names(&cfg).iter().any(|n| n.0.ends_with("bias")));
+    cfg.model_type = "gpt2".into();
+    assert!(Checkpoint::init(&cfg, tok, 1, &Device::Cpu).is_err());
+    Ok(())
+}
