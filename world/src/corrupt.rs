@@ -1,0 +1,84 @@
+//! The corruption model: responses of a chosen quality, from exact to irrelevant,
+//! so judge training data spans the whole 0-5 range.
+use crate::families::FILLER;
+use crate::{Answer, Task};
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+const CHATTER_PRE: &[&str] = &["The answer is", "Sure, here it is:", "Here you go:", "Answer:", "I think it is"];
+const CHATTER_POST: &[&str] = &["I hope this helps.", "Done.", "That is all.", "Easy."];
+
+fn chatter(rng: &mut impl Rng, core: &str) -> String {
+    if rng.gen_bool(0.5) {
+        format!("{} {core}", CHATTER_PRE.choose(rng).unwrap_or(&""))
+    } else {
+        format!("{core} {}", CHATTER_POST.choose(rng).unwrap_or(&""))
+    }
+}
+
+fn filler(rng: &mut impl Rng, n: usize) -> String {
+    (0..n.max(1)).map(|_| *FILLER.choose(rng).unwrap_or(&"well")).collect::<Vec<_>>().join(" ")
+}
+
+/// A response aimed at quality `level` (0..=5) for `task`. The aim is loose: the
+/// label of a corrupted response is always what the grader gives it.
+pub fn corrupt(task: &Task, level: u8, rng: &mut impl Rng) -> String {
+    let extra = rng.gen_bool(0.25) && level < 4;
+    let core = match (&task.answer, level) {
+        (_, 5) => return task.reference.clone(),
+        (_, 4) => return chatter(rng, &task.reference),
+        (_, 0) => {
+            let n = rng.gen_range(1..5);
+            return filler(rng, n);
+        }
+        (Answer::Items(items), 3) => {
+            let mut xs = items.clone();
+            if xs.len() > 1 {
+                while &xs == items {
+                    xs.shuffle(rng);
+                }
+            } else {
+                xs.push(task.relevant.choose(rng).cloned().unwrap_or_default());
+                xs.rotate_right(1);
+            }
+            xs.join(" ")
+        }
+        (Answer::Items(items), 2) => {
+            let keep = (items.len() + 1) / 2;
+            let mut xs: Vec<String> = items[..keep].to_vec();
+            if rng.gen_bool(0.5) {
+                xs.push(filler(rng, 1));
+            }
+            xs.join(" ")
+        }
+        (Answer::Items(items), _) => {
+            let wrong: Vec<String> = task.relevant.iter().filter(|w| !items.contains(w)).cloned().collect();
+            let pool = if wrong.is_empty() { task.relevant.clone() } else { wrong };
+            (0..items.len().max(1)).map(|_| pool.choose(rng).cloned().unwrap_or_default()).collect::<Vec<_>>().join(" ")
+        }
+        (Answer::Number { value, unit }, l) => {
+            let v = *value;
+            let off = match l {
+                3 => [-1, 1][rng.gen_range(0..2)],
+                2 => {
+                    let span = ((v.abs() as f64 * 0.4) as i64).max(3);
+                    let d = rng.gen_range(2..=span.max(2));
+                    if rng.gen_bool(0.5) { d } else { -d }
+                }
+                _ => {
+                    let nums: Vec<i64> = task.relevant.iter().filter_map(|w| w.parse().ok()).filter(|x| *x != v).collect();
+                    return nums.choose(rng).map(|x| x.to_string()).unwrap_or_else(|| (v + 50).to_string());
+                }
+            };
+            match unit {
+                Some(u) if rng.gen_bool(0.5) => format!("{} {u}", v + off),
+                _ => (v + off).to_string(),
+            }
+        }
+    };
+    if extra {
+        chatter(rng, &core)
+    } else {
+        core
+    }
+}

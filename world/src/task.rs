@@ -1,0 +1,56 @@
+//! A task instance: an instruction, its reference answer and how to grade it.
+use serde::{Deserialize, Serialize};
+
+/// What a correct response contains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// A sequence of words (order matters), e.g. a reversed list.
+    Items(Vec<String>),
+    /// A number, with an optional unit word after it.
+    Number { value: i64, unit: Option<String> },
+}
+
+/// One instruction of the world with everything needed to solve and grade it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// Family name, e.g. `reverse`.
+    pub family: String,
+    pub instruction: String,
+    /// The expected answer content.
+    pub answer: Answer,
+    /// The exact, expert response: the answer and nothing else.
+    pub reference: String,
+    /// Words that make a response relevant to this instruction (inputs and answers).
+    pub relevant: Vec<String>,
+    /// The difficulty knob the task was made with (list length, number size), 1..=3.
+    pub difficulty: u8,
+}
+
+impl Task {
+    pub fn items(family: &str, instruction: String, items: Vec<String>, sep: &str, relevant: Vec<String>, d: u8) -> Self {
+        let reference = items.join(sep);
+        let mut relevant = relevant;
+        relevant.extend(items.iter().cloned());
+        Self { family: family.into(), instruction, answer: Answer::Items(items), reference, relevant, difficulty: d }
+    }
+
+    pub fn number(family: &str, instruction: String, value: i64, unit: Option<&str>, relevant: Vec<String>, d: u8) -> Self {
+        let reference = match unit {
+            Some(u) => format!("{value} {u}"),
+            None => value.to_string(),
+        };
+        let mut relevant = relevant;
+        if let Some(u) = unit {
+            relevant.push(u.to_string());
+        }
+        Self {
+            family: family.into(),
+            instruction,
+            answer: Answer::Number { value, unit: unit.map(str::to_string) },
+            reference,
+            relevant,
+            difficulty: d,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The world: which families, at which difficulties, split how; draws tasks per split.
+use crate::{Family, Split, SplitConfig, Task};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct World {
+    /// Families the world draws from.
+    pub families: Vec<Family>,
+    /// Lowest difficulty drawn (1..=3).
+    pub min_difficulty: u8,
+    /// Highest difficulty drawn (1..=3).
+    pub max_difficulty: u8,
+    /// How prompts are split.
+    pub split: SplitConfig,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self { families: Family::ALL.to_vec(), min_difficulty: 1, max_difficulty: 3, split: SplitConfig::default() }
+    }
+}
+
+impl World {
+    /// Draws a task of a random family whose instruction falls in `split`.
+    pub fn sample(&self, rng: &mut impl Rng, split: Split) -> Task {
+        let fams: Vec<Family> = self
+            .families
+            .iter()
+            .copied()
+            .filter(|f| split == Split::Test || !self.split.held_out_families.contains(f))
+            .collect();
+        loop {
+            let f = fams[rng.gen_range(0..fams.len())];
+            let d = rng.gen_range(self.min_difficulty..=self.max_difficulty);
+            let t = f.sample(rng, d);
+            if self.split.split_of(f, &t.instruction) == split {
+                return t;
+            }
+        }
+    }
+
+    /// The family of a task by its name.
+    pub fn family_of(task: &Task) -> Option<Family> {
+        Family::from_name(&task.family)
+    }
+}
