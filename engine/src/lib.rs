@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod fsutil;
 pub mod hub;
+pub mod judge;
 pub mod logprob;
 pub mod model;
 pub mod optim;

@@ -5,6 +5,7 @@
 pub mod corrupt;
 pub mod families;
 pub mod grader;
+pub mod records;
 pub mod split;
 pub mod task;
 pub mod vocab;

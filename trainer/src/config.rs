@@ -1,0 +1,339 @@
+//! One typed configuration per run: profiles of commented defaults, a TOML file on
+//! top, `key=value` overrides on top of that; saved into the run folder before step 0.
+use crate::{Error, Result};
+use engine::judge::JudgePrompt;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use world::World;
+
+/// Size of the embedded model (a Llama, trained from scratch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// BPE vocabulary size, special tokens included.
+    pub vocab_size: usize,
+    /// Hidden size e.
+    pub hidden_size: usize,
+    /// SwiGLU inner size.
+    pub intermediate_size: usize,
+    pub num_layers: usize,
+    pub num_heads: usize,
+    /// Key/value heads (grouped-query attention when fewer than `num_heads`).
+    pub num_kv_heads: usize,
+    /// Longest sequence, prompt and response together.
+    pub max_len: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self { vocab_size: 512, hidden_size: 128, intermediate_size: 344, num_layers: 4, num_heads: 4, num_kv_heads: 4, max_len: 192 }
+    }
+}
+
+/// Seed data sizes (the paper: 3,200 IFT, 1,630 EFT train, 541 EFT evaluation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Instruction-following examples (instruction -> reference response).
+    pub ift: usize,
+    /// Judge examples for training (judge prompt -> justification + score).
+    pub eft_train: usize,
+    /// Held-out judge examples (from test prompts) for measuring judges.
+    pub eft_eval: usize,
+    /// Held-out test prompts for head-to-head evaluation.
+    pub test_prompts: usize,
+    /// Rebalance EFT so that every score 0-5 is equally common.
+    pub rebalance_eft: bool,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self { ift: 3200, eft_train: 1630, eft_eval: 541, test_prompts: 256, rebalance_eft: true }
+    }
+}
+
+/// The judge: prompt and sampling of LLM-as-a-Judge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JudgeConfig {
+    /// `paper`, `condensed`, or `{ file = "path" }`.
+    pub prompt: JudgePrompt,
+    /// Judgments sampled per response and averaged (the paper: 3).
+    pub samples: usize,
+    pub temperature: f64,
+    pub top_p: f64,
+    /// Longest judgment (justification and score).
+    pub max_new_tokens: usize,
+}
+
+impl Default for JudgeConfig {
+    fn default() -> Self {
+        Self { prompt: JudgePrompt::Condensed, samples: 3, temperature: 0.7, top_p: 0.9, max_new_tokens: 40 }
+    }
+}
+
+/// An optimisation schedule (SFT and DPO each have one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Optimiser steps.
+    pub steps: usize,
+    /// Sequences per step.
+    pub batch_size: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Linear warmup steps.
+    pub warmup: usize,
+    /// Final learning rate as a fraction of the peak (cosine decay).
+    pub min_lr_ratio: f64,
+    pub weight_decay: f64,
+    /// Gradient clipping by global norm.
+    pub grad_clip: f64,
+    /// Validation every this many steps (and at the end).
+    pub eval_every: usize,
+    /// Resumable checkpoint every this many steps.
+    pub ckpt_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self { steps: 1500, batch_size: 32, lr: 3e-3, warmup: 50, min_lr_ratio: 0.1, weight_decay: 0.01, grad_clip: 1.0, eval_every: 250, ckpt_every: 250 }
+    }
+}
+
+/// Where new prompts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptGenerator {
+    /// A fixed generator, as the paper's fixed Llama 2-Chat 70B: the world's own instruction sampler.
+    World,
+    /// The current model M_t, 8-shot prompted.
+    Model,
+}
+
+/// The DPO loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum DpoLoss {
+    /// `-log σ(β·margin)` (Rafailov et al. 2023), the paper's choice.
+    Sigmoid { beta: f64 },
+    /// `(margin - 1/(2τ))²` (Azar et al. 2023).
+    Ipo { tau: f64 },
+}
+
+/// One self-rewarding iteration M_t -> M_{t+1}.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IterateConfig {
+    /// Iterations to run after SFT (M1 -> M2 -> M3 is 2).
+    pub iterations: usize,
+    /// New prompts asked of the generator per iteration, before filtering.
+    pub new_prompts: usize,
+    pub generator: PromptGenerator,
+    /// ROUGE-L similarity at or above which a new prompt is dropped (Self-Instruct: 0.7).
+    pub rouge_threshold: f64,
+    /// Word bounds of a kept prompt.
+    pub min_words: usize,
+    pub max_words: usize,
+    /// Prompts containing any of these words are dropped.
+    pub banned_words: Vec<String>,
+    /// Candidates sampled per prompt (the paper: 4).
+    pub n_candidates: usize,
+    pub temperature: f64,
+    pub top_p: f64,
+    /// Longest candidate response.
+    pub max_new_tokens: usize,
+    /// Prompts per sampling batch (also the unit of resume).
+    pub batch_size: usize,
+}
+
+impl Default for IterateConfig {
+    fn default() -> Self {
+        Self {
+            iterations: 2,
+            new_prompts: 1500,
+            generator: PromptGenerator::World,
+            rouge_threshold: 0.7,
+            min_words: 3,
+            max_words: 40,
+            banned_words: vec!["image".into(), "graph".into(), "picture".into(), "file".into(), "map".into(), "draw".into(), "plot".into(), "go to".into(), "video".into()],
+            n_candidates: 4,
+            temperature: 0.7,
+            top_p: 0.9,
+            max_new_tokens: 24,
+            batch_size: 32,
+        }
+    }
+}
+
+/// DPO training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DpoConfig {
+    pub loss: DpoLoss,
+    pub train: TrainConfig,
+    /// Fraction of pairs held out to pick the checkpoint.
+    pub valid_fraction: f64,
+}
+
+impl Default for DpoConfig {
+    fn default() -> Self {
+        Self {
+            loss: DpoLoss::Sigmoid { beta: 0.1 },
+            train: TrainConfig { steps: 150, batch_size: 16, lr: 3e-4, warmup: 10, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 50, ckpt_every: 50 },
+            valid_fraction: 0.1,
+        }
+    }
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Run name: outputs go to `<runs_dir>/<name>/`.
+    pub name: String,
+    /// Folder holding all runs.
+    pub runs_dir: PathBuf,
+    /// Seed of all randomness: same seed and config, same data, pairs and models.
+    pub seed: u64,
+    /// CPU threads for the math (0: leave to the environment, e.g. RAYON_NUM_THREADS).
+    pub threads: usize,
+    /// The synthetic world: families, difficulty, splits.
+    pub world: World,
+    pub model: ModelConfig,
+    pub data: DataConfig,
+    pub judge: JudgeConfig,
+    /// SFT of M1 (IFT + EFT) and of the SFT baseline (IFT only).
+    pub sft: TrainConfig,
+    pub iterate: IterateConfig,
+    pub dpo: DpoConfig,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            name: "default".into(),
+            runs_dir: "runs".into(),
+            seed: 0,
+            threads: 0,
+            world: World::default(),
+            model: ModelConfig::default(),
+            data: DataConfig::default(),
+            judge: JudgeConfig::default(),
+            sft: TrainConfig::default(),
+            iterate: IterateConfig::default(),
+            dpo: DpoConfig::default(),
+        }
+    }
+}
+
+/// Named starting points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// The embedded default: minutes on a 2-core CPU.
+    Default,
+    /// The paper's values (Yuan et al. 2024, section 3): sizes, N=4, K=3, β=0.1, DPO lr 1e-6 -> 1e-7, batch 16.
+    Paper,
+    /// A tiny run for tests: seconds.
+    Smoke,
+}
+
+impl RunConfig {
+    pub fn profile(p: Profile) -> Self {
+        let mut c = RunConfig::default();
+        match p {
+            Profile::Default => {}
+            Profile::Paper => {
+                c.judge.prompt = JudgePrompt::Paper;
+                c.model.max_len = 1024;
+                c.judge.max_new_tokens = 160;
+                c.sft.lr = 5.5e-6;
+                c.sft.min_lr_ratio = 0.2; // 5.5e-6 -> 1.1e-6
+                c.sft.batch_size = 16;
+                c.dpo.train.lr = 1e-6;
+                c.dpo.train.min_lr_ratio = 0.1; // 1e-6 -> 1e-7
+                c.dpo.train.batch_size = 16;
+                c.iterate.max_new_tokens = 512;
+            }
+            Profile::Smoke => {
+                c.name = "smoke".into();
+                c.model = ModelConfig { vocab_size: 384, hidden_size: 32, intermediate_size: 64, num_layers: 2, num_heads: 2, num_kv_heads: 1, max_len: 160 };
+                c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true };
+                c.sft = TrainConfig { steps: 12, batch_size: 8, warmup: 2, eval_every: 6, ckpt_every: 4, ..TrainConfig::default() };
+                c.judge.samples = 2;
+                c.judge.max_new_tokens = 12;
+                c.iterate.new_prompts = 24;
+                c.iterate.n_candidates = 3;
+                c.iterate.max_new_tokens = 8;
+                c.iterate.batch_size = 8;
+                c.dpo.train = TrainConfig { steps: 6, batch_size: 4, warmup: 1, eval_every: 3, ckpt_every: 2, lr: 1e-3, ..TrainConfig::default() };
+            }
+        }
+        c
+    }
+
+    /// Profile, then the TOML file, then `key.path=value` overrides (values in TOML syntax;
+    /// bare words are strings). Unknown keys are errors that name the key.
+    pub fn resolve(profile: Profile, file: Option<&Path>, overrides: &[String]) -> Result<Self> {
+        let base = toml::Value::try_from(Self::profile(profile)).map_err(|e| Error::Config(e.to_string()))?;
+        let mut tree = base;
+        if let Some(f) = file {
+            let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+            let v: toml::Value = text.parse::<toml::Table>().map(toml::Value::Table).map_err(|e| Error::Parse {
+                path: f.into(),
+                line: e.span().map_or(0, |s| text[..s.start].lines().count().max(1)),
+                msg: e.message().to_string(),
+            })?;
+            merge(&mut tree, v);
+        }
+        for o in overrides {
+            let (key, val) = o.split_once('=').ok_or_else(|| Error::Config(format!("override `{o}` is not key=value")))?;
+            let val: toml::Value = format!("v = {val}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(val.to_string()));
+            set_path(&mut tree, key.trim(), val)?;
+        }
+        let text = toml::to_string(&tree).map_err(|e| Error::Config(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}{}", e.message(), file.map(|f| format!(" (in {} or overrides)", f.display())).unwrap_or_default())))
+    }
+
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))
+    }
+}
+
+fn merge(base: &mut toml::Value, top: toml::Value) {
+    match (base, top) {
+        (toml::Value::Table(b), toml::Value::Table(t)) => {
+            for (k, v) in t {
+                match b.get_mut(&k) {
+                    Some(bv) if bv.is_table() && v.is_table() => merge(bv, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, t) => *b = t,
+    }
+}
+
+fn set_path(tree: &mut toml::Value, key: &str, val: toml::Value) -> Result<()> {
+    let mut cur = tree;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, p) in parts.iter().enumerate() {
+        let table = cur.as_table_mut().ok_or_else(|| Error::Config(format!("`{key}`: `{p}` is not a table")))?;
+        if i + 1 == parts.len() {
+            if !table.contains_key(*p) && !matches!(*p, "prompt" | "loss") {
+                return Err(Error::Config(format!("unknown config key `{key}`")));
+            }
+            table.insert(p.to_string(), val);
+            return Ok(());
+        }
+        cur = table.get_mut(*p).ok_or_else(|| Error::Config(format!("unknown config key `{key}`")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Seed data, as in the paper: IFT (instruction -> reference response) and EFT
+//! (judge prompt -> justification ending in `Score: N`), plus held-out test prompts;
+//! and the tokenizer, trained on the world's text.
+use crate::config::RunConfig;
+use crate::rundir::RunDir;
+use crate::Result;
+use engine::judge::JudgePrompt;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::HashSet;
+use world::records::{EftExample, IftExample, PromptRecord};
+use world::{corrupt, grade, Split, World};
+
+/// The EFT target for a graded response: the grader's justification, then the score.
+pub fn eft_target(g: &world::Grade) -> String {
+    format!("{} Score: {}", g.justification, g.score)
+}
+
+/// IFT examples from `split`, distinct instructions.
+pub fn make_ift(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split) -> Vec<IftExample> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let t = w.sample(rng, split);
+        if seen.insert(t.instruction.clone()) {
+            out.push(IftExample { instruction: t.instruction, response: t.reference, family: t.family });
+        }
+    }
+    out
+}
+
+/// EFT examples from `split`: `per_group` corrupted responses per instruction, each
+/// labelled by the grader. With `rebalance`, every score 0-5 gets an equal share.
+pub fn make_eft(
+    w: &World,
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    split: Split,
+    per_group: usize,
+    rebalance: bool,
+    prompt: &JudgePrompt,
+) -> Result<Vec<EftExample>> {
+    let template = prompt.template()?;
+    let quota = n.div_ceil(6);
+    let mut counts = [0usize; 6];
+    let mut out: Vec<EftExample> = Vec::with_capacity(n);
+    let mut group = 0;
+    while out.len() < n {
+        let t = w.sample(rng, split);
+        let mut levels: Vec<u8> = (0..=5).collect();
+        rand::seq::SliceRandom::shuffle(levels.as_mut_slice(), rng);
+        let mut added = 0;
+        let mut seen = HashSet::new();
+        for level in levels.into_iter().cycle().take(per_group * 3) {
+            if added == per_group || out.len() == n {
+                break;
+            }
+            let response = corrupt(&t, level, rng);
+            let g = grade(&t, &response);
+            if !seen.insert(response.clone()) || (rebalance && counts[g.score as usize] >= quota) {
+                continue;
+            }
+            counts[g.score as usize] += 1;
+            out.push(EftExample {
+                group,
+                prompt: engine::judge::fill(&template, &t.instruction, &response),
+                target: eft_target(&g),
+                instruction: t.instruction.clone(),
+                response,
+                score: g.score,
+                family: t.family.clone(),
+            });
+            added += 1;
+        }
+        group += 1;
+    }
+    Ok(out)
+}
+
+/// Held-out test prompts.
+pub fn make_prompts(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split) -> Vec<PromptRecord> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let t = w.sample(rng, split);
+        if seen.insert(t.instruction.clone()) {
+            out.push(PromptRecord { id: out.len(), instruction: t.instruction.clone(), task: t });
+        }
+    }
+    out
+}
+
+/// Writes `seed/`: tokenizer, IFT and EFT (train, valid, eval) and test prompts. Idempotent.
+pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
+    if run.is_done("seed/seed") {
+        return Ok(());
+    }
+    let w = &cfg.world;
+    let d = &cfg.data;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let prompt = &cfg.judge.prompt;
+    let ift = make_ift(w, &mut rng, d.ift, Split::Train);
+    let ift_valid = make_ift(w, &mut rng, (d.ift / 20).max(8), Split::Valid);
+    let eft = make_eft(w, &mut rng, d.eft_train, Split::Train, 2, d.rebalance_eft, prompt)?;
+    let eft_valid = make_eft(w, &mut rng, (d.eft_train / 20).max(8), Split::Valid, 2, d.rebalance_eft, prompt)?;
+    // Held-out judge set: groups of 4 responses to one test instruction.
+    let eft_eval = make_eft(w, &mut rng, d.eft_eval, Split::Test, 4, d.rebalance_eft, prompt)?;
+    let test = make_prompts(w, &mut rng, d.test_prompts, Split::Test);
+    // Tokenizer corpus: the world's text, all splits, and the chat/judge templates.
+    let mut corpus: Vec<String> = vec![];
+    corpus.extend(ift.iter().map(|e| format!("{}\n{}", e.instruction, e.response)));
+    corpus.extend(eft.iter().map(|e| format!("{}\n{}", e.prompt, e.target)));
+    corpus.extend(test.iter().map(|p| format!("{}\n{}", p.instruction, p.task.reference)));
+    for _ in 0..d.ift.max(500) {
+        let split = [Split::Train, Split::Valid, Split::Test][rng.gen_range(0..3)];
+        let t = w.sample(&mut rng, split);
+        corpus.push(format!("{}\n{}", t.instruction, t.reference));
+    }
+    let tok = engine::Tokenizer::train(corpus.iter(), cfg.model.vocab_size)?;
+    tok.save(&run.path("seed/tokenizer.json"))?;
+    run.write_jsonl("seed/ift.jsonl", &ift)?;
+    run.write_jsonl("seed/ift_valid.jsonl", &ift_valid)?;
+    run.write_jsonl("seed/eft_train.jsonl", &eft)?;
+    run.write_jsonl("seed/eft_valid.jsonl", &eft_valid)?;
+    run.write_jsonl("seed/eft_eval.jsonl", &eft_eval)?;
+    run.write_jsonl("seed/test_prompts.jsonl", &test)?;
+    let hist = |xs: &[EftExample]| xs.iter().fold([0usize; 6], |mut h, e| { h[e.score as usize] += 1; h });
+    run.write_json("seed/stats.json", &serde_json::json!({
+        "ift": ift.len(), "eft_train": eft.len(), "eft_eval": eft_eval.len(), "test_prompts": test.len(),
+        "eft_train_scores": hist(&eft), "eft_eval_scores": hist(&eft_eval),
+    }))?;
+    run.mark_done("seed/seed")
+}

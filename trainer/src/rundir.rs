@@ -1,0 +1,79 @@
+//! The run folder: every file the pipeline reads or writes goes through here.
+//!
+//! Layout: `config.toml`, `seed/` (tokenizer and seed data), `m1/`, `sft_baseline/`
+//! (checkpoints), `work/` (resumable state), `iter_<t>/` (one per iteration).
+use crate::{Error, Result};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    pub fn new(runs_dir: &Path, name: &str) -> Self {
+        Self { root: runs_dir.join(name) }
+    }
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+    /// Folder of iteration `t` (which turns M_t into M_{t+1}).
+    pub fn iter(&self, t: usize) -> String {
+        format!("iter_{t}")
+    }
+    /// Checkpoint folder of model M_t (`m1` is the SFT model).
+    pub fn model(&self, t: usize) -> PathBuf {
+        self.root.join(format!("m{t}"))
+    }
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    pub fn write_bytes(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        Ok(engine::fsutil::write_atomic(&self.path(rel), bytes)?)
+    }
+
+    pub fn write_jsonl<T: Serialize>(&self, rel: &str, items: &[T]) -> Result<()> {
+        let mut s = String::new();
+        for it in items {
+            s.push_str(&serde_json::to_string(it).map_err(|e| Error::Stage(e.to_string()))?);
+            s.push('\n');
+        }
+        self.write_bytes(rel, s.as_bytes())
+    }
+
+    /// Reads JSONL; a bad line is an error naming the file, line and field.
+    pub fn read_jsonl<T: DeserializeOwned>(&self, rel: &str) -> Result<Vec<T>> {
+        read_jsonl(&self.path(rel))
+    }
+
+    pub fn write_json<T: Serialize>(&self, rel: &str, v: &T) -> Result<()> {
+        let s = serde_json::to_string_pretty(v).map_err(|e| Error::Stage(e.to_string()))?;
+        self.write_bytes(rel, s.as_bytes())
+    }
+
+    pub fn read_json<T: DeserializeOwned>(&self, rel: &str) -> Result<T> {
+        let p = self.path(rel);
+        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+        serde_json::from_str(&text).map_err(|e| Error::Parse { path: p, line: e.line(), msg: e.to_string() })
+    }
+
+    /// Whether a stage finished (its marker file exists).
+    pub fn is_done(&self, stage: &str) -> bool {
+        self.path(&format!("{stage}.done")).exists()
+    }
+    pub fn mark_done(&self, stage: &str) -> Result<()> {
+        self.write_bytes(&format!("{stage}.done"), b"")
+    }
+}
+
+pub fn read_jsonl<T: DeserializeOwned>(p: &Path) -> Result<Vec<T>> {
+    let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| Error::Parse { path: p.into(), line: i + 1, msg: e.to_string() }))
+        .collect()
+}

@@ -1,0 +1,161 @@
+//! The optimisation loop shared by SFT and DPO: batches by step, AdamW with warmup +
+//! cosine, clipping, validation, resumable state, best-checkpoint selection.
+//!
+//! Reads top to bottom like nanoGPT's: evaluate and checkpoint, forward, backward,
+//! clip, step, log.
+use crate::config::TrainConfig;
+use crate::{Error, Result};
+use candle_core::Tensor;
+use engine::optim::{clip_grad_norm, AdamW, AdamWParams};
+use engine::schedule::warmup_cosine;
+use engine::{Checkpoint, Llama};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub type Metrics = BTreeMap<String, f64>;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Progress {
+    /// Steps completed.
+    pub step: usize,
+    /// Training metrics per step (`loss`, `lr`, `grad_norm`, and the loss's own).
+    pub train: Vec<(usize, Metrics)>,
+    /// Validation metrics (`loss` and the loss's own) after the given step.
+    pub valid: Vec<(usize, Metrics)>,
+    /// Step and validation loss of the best checkpoint so far.
+    pub best: Option<(usize, f64)>,
+}
+
+/// Example indices of step `step`: consecutive slices of a seeded permutation per epoch.
+pub fn batch_indices(n: usize, batch: usize, seed: u64, step: usize) -> Vec<usize> {
+    let mut out = Vec::with_capacity(batch);
+    let mut perm_epoch = usize::MAX;
+    let mut perm: Vec<usize> = vec![];
+    for p in step * batch..(step + 1) * batch {
+        let epoch = p / n;
+        if epoch != perm_epoch {
+            perm = (0..n).collect();
+            perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9)));
+            perm_epoch = epoch;
+        }
+        out.push(perm[p % n]);
+    }
+    out
+}
+
+fn save_state(ck: &Checkpoint, opt: &AdamW, progress: &Progress, dir: &Path) -> Result<()> {
+    let tmp = engine::fsutil::tmp_path(dir);
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    ck.save(&tmp.join("model"))?;
+    opt.save(&tmp.join("optim.safetensors"))?;
+    let json = serde_json::to_vec(progress).map_err(|e| Error::Stage(e.to_string()))?;
+    engine::fsutil::write_atomic(&tmp.join("progress.json"), &json)?;
+    Ok(engine::fsutil::swap_dir(&tmp, dir)?)
+}
+
+/// Trains `ck` for `cfg.steps` steps over `n_train` examples.
+///
+/// `loss_fn(model, indices)` returns the batch loss and extra metrics; `eval_fn(model)`
+/// returns validation metrics including `loss`. State is saved under `work` every
+/// `cfg.ckpt_every` steps and a restarted call continues from it exactly. With
+/// `keep_best`, `ck` ends holding the weights of the lowest validation loss.
+#[allow(clippy::too_many_arguments)]
+pub fn train(
+    ck: &mut Checkpoint,
+    cfg: &TrainConfig,
+    n_train: usize,
+    seed: u64,
+    work: &Path,
+    label: &str,
+    keep_best: bool,
+    mut loss_fn: impl FnMut(&Llama, &[usize]) -> Result<(Tensor, Metrics)>,
+    mut eval_fn: impl FnMut(&Llama) -> Result<Metrics>,
+) -> Result<Progress> {
+    if n_train == 0 {
+        return Err(Error::Stage(format!("{label}: no training examples")));
+    }
+    let state = work.join("state");
+    let best_dir = work.join("best");
+    engine::fsutil::finish_dir_swap(&state)?;
+    let params = AdamWParams { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() };
+    let mut progress = Progress::default();
+    if state.join("progress.json").exists() {
+        *ck = Checkpoint::load(&state.join("model"), ck.model.dtype(), ck.model.device())?;
+        let p = state.join("progress.json");
+        let text = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        progress = serde_json::from_slice(&text).map_err(|e| Error::Parse { path: p, line: e.line(), msg: e.to_string() })?;
+    }
+    let vars = ck.varmap.data().lock().map_err(|_| Error::Stage("poisoned VarMap".into()))?.clone();
+    let mut opt = AdamW::new(&vars, params)?;
+    if progress.step > 0 {
+        opt.load(&state.join("optim.safetensors"))?;
+    }
+    let all_vars = opt.vars();
+    let bar = ProgressBar::new(cfg.steps as u64).with_position(progress.step as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>12} {bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(label.to_string());
+    while progress.step < cfg.steps {
+        let step = progress.step;
+        let idx = batch_indices(n_train, cfg.batch_size, seed, step);
+        let lr = warmup_cosine(step, cfg.warmup, cfg.steps, cfg.lr, cfg.min_lr_ratio);
+        let (loss, mut m) = loss_fn(&ck.model, &idx)?;
+        let mut grads = loss.backward()?;
+        let norm = clip_grad_norm(&all_vars, &mut grads, cfg.grad_clip)?;
+        opt.step(&grads, lr)?;
+        let l = loss.to_scalar::<f32>()? as f64;
+        if !l.is_finite() {
+            return Err(Error::Stage(format!("{label}: loss is {l} at step {step}; lower the learning rate")));
+        }
+        m.insert("loss".into(), l);
+        m.insert("lr".into(), lr);
+        m.insert("grad_norm".into(), norm);
+        bar.set_message(format!("loss {l:.4}"));
+        progress.train.push((step, m));
+        progress.step += 1;
+        bar.inc(1);
+        let s = progress.step;
+        if s % cfg.eval_every.max(1) == 0 || s == cfg.steps {
+            let v = eval_fn(&ck.model)?;
+            let vl = v.get("loss").copied().unwrap_or(f64::INFINITY);
+            if keep_best && progress.best.is_none_or(|(_, b)| vl < b) {
+                progress.best = Some((s, vl));
+                ck.save(&best_dir)?;
+            }
+            tracing::info!("{label} step {s}: valid {v:?}");
+            progress.valid.push((s, v));
+        }
+        if s % cfg.ckpt_every.max(1) == 0 || s == cfg.steps {
+            save_state(ck, &opt, &progress, &state)?;
+        }
+    }
+    bar.finish_and_clear();
+    if keep_best && best_dir.exists() {
+        *ck = Checkpoint::load(&best_dir, ck.model.dtype(), ck.model.device())?;
+    }
+    Ok(progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn batches_cover_each_epoch_once_and_are_seeded() {
+        let a: Vec<usize> = (0..5).flat_map(|s| batch_indices(10, 2, 7, s)).collect();
+        let mut sorted = a.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..10).collect::<Vec<_>>());
+        assert_eq!(batch_indices(10, 2, 7, 3), batch_indices(10, 2, 7, 3));
+        assert_ne!(a, (0..5).flat_map(|s| batch_indices(10, 2, 8, s)).collect::<Vec<_>>());
+        // batches straddle epochs
+        assert_eq!(batch_indices(3, 2, 1, 1).len(), 2);
+    }
+}
