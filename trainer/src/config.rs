@@ -196,8 +196,10 @@ pub struct RunConfig {
     pub runs_dir: PathBuf,
     /// Seed of all randomness: same seed and config, same data, pairs and models.
     pub seed: u64,
-    /// CPU threads for the math (0: leave to the environment, e.g. RAYON_NUM_THREADS).
-    pub threads: usize,
+    /// Independent jobs run side by side (SFT of M1 and the baseline, sampling chunks),
+    /// each on one thread (candle's small kernels scale poorly across threads).
+    /// 0: one per CPU core.
+    pub workers: usize,
     /// The synthetic world: families, difficulty, splits.
     pub world: World,
     pub model: ModelConfig,
@@ -215,7 +217,7 @@ impl Default for RunConfig {
             name: "default".into(),
             runs_dir: "runs".into(),
             seed: 0,
-            threads: 0,
+            workers: 0,
             world: World::default(),
             model: ModelConfig::default(),
             data: DataConfig::default(),
@@ -298,6 +300,15 @@ impl RunConfig {
         }
         let text = toml::to_string(&tree).map_err(|e| Error::Config(e.to_string()))?;
         toml::from_str(&text).map_err(|e| Error::Config(format!("{}{}", e.message(), file.map(|f| format!(" (in {} or overrides)", f.display())).unwrap_or_default())))
+    }
+
+    /// Workers to use: `workers`, or the number of CPU cores.
+    pub fn workers(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
     }
 
     pub fn to_toml(&self) -> Result<String> {

@@ -24,9 +24,7 @@ pub fn prepare(cfg: &RunConfig, run: &RunDir) -> Result<()> {
             )));
         }
     }
-    if cfg.threads > 0 {
-        std::env::set_var("RAYON_NUM_THREADS", cfg.threads.to_string());
-    }
+    crate::parallel::one_thread_per_job();
     run.write_bytes("config.toml", text.as_bytes())
 }
 

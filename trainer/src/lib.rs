@@ -5,6 +5,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod iterate;
+pub mod parallel;
 pub mod rundir;
 pub mod sft;
 pub mod train;

@@ -48,7 +48,7 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
     let progress = train(
         &mut ck,
         &cfg.sft,
-        train_data.len(),
+        &train_data.iter().map(|(p, r)| p.len() + r.len()).collect::<Vec<_>>(),
         cfg.seed,
         &run.path(&format!("work/{out}")),
         out,
@@ -65,22 +65,30 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
     Ok(progress)
 }
 
-/// Makes M1 (IFT + EFT) and the SFT baseline (IFT only), each skipped when done.
+/// Makes M1 (IFT + EFT) and the SFT baseline (IFT only), each skipped when done;
+/// the two train side by side, one core each.
 pub fn run_sft(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     let tok = Tokenizer::from_file(&run.path("seed/tokenizer.json"))?;
     let ift = encode_ift(&tok, &run.read_jsonl("seed/ift.jsonl")?)?;
     let ift_valid = encode_ift(&tok, &run.read_jsonl("seed/ift_valid.jsonl")?)?;
     let eft = encode_eft(&tok, &run.read_jsonl("seed/eft_train.jsonl")?)?;
     let eft_valid = encode_eft(&tok, &run.read_jsonl("seed/eft_valid.jsonl")?)?;
-    if !run.is_done("m1") {
-        let train_data: Pairs = ift.iter().chain(eft.iter()).cloned().collect();
-        let valid: Pairs = ift_valid.iter().chain(eft_valid.iter()).cloned().collect();
-        train_sft(cfg, run, "m1", train_data, valid)?;
-        run.mark_done("m1")?;
-    }
-    if !run.is_done("sft_baseline") {
-        train_sft(cfg, run, "sft_baseline", ift, ift_valid)?;
-        run.mark_done("sft_baseline")?;
-    }
-    Ok(())
+    let m1 = |_: ()| -> Result<()> {
+        if !run.is_done("m1") {
+            let train_data: Pairs = ift.iter().chain(eft.iter()).cloned().collect();
+            let valid: Pairs = ift_valid.iter().chain(eft_valid.iter()).cloned().collect();
+            train_sft(cfg, run, "m1", train_data, valid)?;
+            run.mark_done("m1")?;
+        }
+        Ok(())
+    };
+    let baseline = |_: ()| -> Result<()> {
+        if !run.is_done("sft_baseline") {
+            train_sft(cfg, run, "sft_baseline", ift.clone(), ift_valid.clone())?;
+            run.mark_done("sft_baseline")?;
+        }
+        Ok(())
+    };
+    let (a, b) = crate::parallel::join(cfg.workers(), || m1(()), || baseline(()));
+    a.and(b)
 }

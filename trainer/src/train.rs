@@ -30,21 +30,27 @@ pub struct Progress {
     pub best: Option<(usize, f64)>,
 }
 
-/// Example indices of step `step`: consecutive slices of a seeded permutation per epoch.
-pub fn batch_indices(n: usize, batch: usize, seed: u64, step: usize) -> Vec<usize> {
-    let mut out = Vec::with_capacity(batch);
-    let mut perm_epoch = usize::MAX;
-    let mut perm: Vec<usize> = vec![];
-    for p in step * batch..(step + 1) * batch {
-        let epoch = p / n;
-        if epoch != perm_epoch {
-            perm = (0..n).collect();
-            perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9)));
-            perm_epoch = epoch;
-        }
-        out.push(perm[p % n]);
+/// The batches of one epoch: a seeded permutation, cut into windows of 16
+/// batches, each window sorted by length (so a batch pads little), then the
+/// batches shuffled. `lengths[i]` is example i's token count.
+pub fn epoch_batches(lengths: &[usize], batch: usize, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut perm: Vec<usize> = (0..lengths.len()).collect();
+    perm.shuffle(&mut rng);
+    let mut batches: Vec<Vec<usize>> = vec![];
+    for window in perm.chunks(batch * 16) {
+        let mut w = window.to_vec();
+        w.sort_by_key(|&i| lengths[i]);
+        batches.extend(w.chunks(batch).map(|c| c.to_vec()));
     }
-    out
+    batches.shuffle(&mut rng);
+    batches
+}
+
+/// Example indices of step `step` (epochs follow one another).
+pub fn batch_indices(lengths: &[usize], batch: usize, seed: u64, step: usize) -> Vec<usize> {
+    let per_epoch = lengths.len().div_ceil(batch.max(1)).max(1);
+    epoch_batches(lengths, batch, seed, step / per_epoch).swap_remove(step % per_epoch)
 }
 
 fn save_state(ck: &Checkpoint, opt: &AdamW, progress: &Progress, dir: &Path) -> Result<()> {
@@ -59,7 +65,7 @@ fn save_state(ck: &Checkpoint, opt: &AdamW, progress: &Progress, dir: &Path) -> 
     Ok(engine::fsutil::swap_dir(&tmp, dir)?)
 }
 
-/// Trains `ck` for `cfg.steps` steps over `n_train` examples.
+/// Trains `ck` for `cfg.steps` steps over examples of the given token `lengths`.
 ///
 /// `loss_fn(model, indices)` returns the batch loss and extra metrics; `eval_fn(model)`
 /// returns validation metrics including `loss`. State is saved under `work` every
@@ -69,7 +75,7 @@ fn save_state(ck: &Checkpoint, opt: &AdamW, progress: &Progress, dir: &Path) -> 
 pub fn train(
     ck: &mut Checkpoint,
     cfg: &TrainConfig,
-    n_train: usize,
+    lengths: &[usize],
     seed: u64,
     work: &Path,
     label: &str,
@@ -77,7 +83,7 @@ pub fn train(
     mut loss_fn: impl FnMut(&Llama, &[usize]) -> Result<(Tensor, Metrics)>,
     mut eval_fn: impl FnMut(&Llama) -> Result<Metrics>,
 ) -> Result<Progress> {
-    if n_train == 0 {
+    if lengths.is_empty() {
         return Err(Error::Stage(format!("{label}: no training examples")));
     }
     let state = work.join("state");
@@ -105,7 +111,7 @@ pub fn train(
     bar.set_prefix(label.to_string());
     while progress.step < cfg.steps {
         let step = progress.step;
-        let idx = batch_indices(n_train, cfg.batch_size, seed, step);
+        let idx = batch_indices(lengths, cfg.batch_size, seed, step);
         let lr = warmup_cosine(step, cfg.warmup, cfg.steps, cfg.lr, cfg.min_lr_ratio);
         let (loss, mut m) = loss_fn(&ck.model, &idx)?;
         let mut grads = loss.backward()?;
@@ -148,14 +154,21 @@ pub fn train(
 mod tests {
     use super::*;
     #[test]
-    fn batches_cover_each_epoch_once_and_are_seeded() {
-        let a: Vec<usize> = (0..5).flat_map(|s| batch_indices(10, 2, 7, s)).collect();
+    fn batches_cover_each_epoch_once_group_lengths_and_are_seeded() {
+        let lengths: Vec<usize> = (0..100).map(|i| (i * 37) % 50).collect();
+        let a: Vec<usize> = (0..10).flat_map(|s| batch_indices(&lengths, 10, 7, s)).collect();
         let mut sorted = a.clone();
         sorted.sort();
-        assert_eq!(sorted, (0..10).collect::<Vec<_>>());
-        assert_eq!(batch_indices(10, 2, 7, 3), batch_indices(10, 2, 7, 3));
-        assert_ne!(a, (0..5).flat_map(|s| batch_indices(10, 2, 8, s)).collect::<Vec<_>>());
-        // batches straddle epochs
-        assert_eq!(batch_indices(3, 2, 1, 1).len(), 2);
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+        assert_eq!(batch_indices(&lengths, 10, 7, 3), batch_indices(&lengths, 10, 7, 3));
+        assert_ne!(a, (0..10).flat_map(|s| batch_indices(&lengths, 10, 8, s)).collect::<Vec<_>>());
+        // the next epoch is another order
+        assert_ne!(batch_indices(&lengths, 10, 7, 0), batch_indices(&lengths, 10, 7, 10));
+        // length-grouped: a batch spans far less than the whole range of lengths
+        let spread: usize = (0..10).map(|s| {
+            let b = batch_indices(&lengths, 10, 7, s);
+            b.iter().map(|&i| lengths[i]).max().unwrap() - b.iter().map(|&i| lengths[i]).min().unwrap()
+        }).sum();
+        assert!(spread < 10 * 15, "spread {spread}");
     }
 }
