@@ -1,1 +1,10 @@
+//! Evaluation: AlpacaEval-compatible win rates (with the length-controlled GLM),
+//! judge agreement (the paper's Table 4 metrics, human pairwise agreement, biases),
+//! judges behind one trait, and reports of self-rewarding runs.
+pub mod alpaca;
+pub mod error;
+pub mod lc;
+pub mod leaderboard;
+pub mod winrate;
 
+pub use error::{Error, Result};

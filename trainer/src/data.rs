@@ -84,7 +84,7 @@ pub fn make_prompts(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split) -> 
     while out.len() < n {
         let t = w.sample(rng, split);
         if seen.insert(t.instruction.clone()) {
-            out.push(PromptRecord { id: out.len(), instruction: t.instruction.clone(), task: t });
+            out.push(PromptRecord { id: out.len(), instruction: t.instruction.clone(), task: Some(t) });
         }
     }
     out
@@ -110,7 +110,7 @@ pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     let mut corpus: Vec<String> = vec![];
     corpus.extend(ift.iter().map(|e| format!("{}\n{}", e.instruction, e.response)));
     corpus.extend(eft.iter().map(|e| format!("{}\n{}", e.prompt, e.target)));
-    corpus.extend(test.iter().map(|p| format!("{}\n{}", p.instruction, p.task.reference)));
+    corpus.extend(test.iter().map(|p| p.instruction.clone()));
     for _ in 0..d.ift.max(500) {
         let split = [Split::Train, Split::Valid, Split::Test][rng.gen_range(0..3)];
         let t = w.sample(&mut rng, split);

@@ -1,8 +1,18 @@
 //! The loop of the paper's Figure 1: M_t creates prompts' responses, judges them,
 //! and M_{t+1} is trained by DPO on the resulting preference pairs.
+use crate::candidates::{self, CandidateSet};
 use crate::config::RunConfig;
+use crate::pairs::{self, Pair};
 use crate::rundir::RunDir;
-use crate::{Error, Result};
+use crate::selfjudge::{self, Judged};
+use crate::train::Metrics;
+use crate::{dpo, prompts, stage, Error, Result};
+use candle_core::DType;
+use engine::Checkpoint;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+use world::records::{IftExample, PromptRecord};
 
 /// Saves the resolved config into the run folder before any work; refuses to
 /// continue a run whose saved config differs (resuming must not change the recipe).
@@ -28,10 +38,219 @@ pub fn prepare(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     run.write_bytes("config.toml", text.as_bytes())
 }
 
+/// What one iteration did, printed at its end and saved as `iter_<t>/summary.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IterSummary {
+    pub iteration: usize,
+    pub prompts_generated: usize,
+    pub prompts_kept: usize,
+    pub candidates: usize,
+    /// Judge samples whose score could not be read.
+    pub parse_failures: usize,
+    /// Candidates left without any valid judgment (excluded from pairs).
+    pub unscored: usize,
+    pub pairs: usize,
+    pub mean_self_score: f64,
+    /// Self-scores rounded to the nearest integer, counts for 0..=5.
+    pub self_score_hist: [usize; 6],
+    pub mean_len_candidates: f64,
+    pub mean_len_chosen: f64,
+    pub mean_len_rejected: f64,
+    /// The world's grader on the same candidates (diagnostic; the loop never sees it).
+    pub grader_mean_candidates: f64,
+    /// Fraction of pairs whose chosen response the grader also scores higher.
+    pub pairs_agreeing_with_grader: f64,
+    /// DPO validation metrics of the kept checkpoint.
+    pub dpo_valid: Metrics,
+    pub dpo_best_step: usize,
+    /// Seconds per stage (of this process; a resumed stage counts its last part).
+    pub seconds: BTreeMap<String, f64>,
+}
+
+fn words(s: &str) -> f64 {
+    s.split_whitespace().count() as f64
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> f64 {
+    let (s, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    if n == 0 { 0.0 } else { s / n as f64 }
+}
+
+/// Turns M_t into M_{t+1}: prompts, candidates, self-judging, pairs, DPO.
+pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary> {
+    let it = run.iter(t);
+    let f = |name: &str| format!("{it}/{name}");
+    let seed = cfg.seed.wrapping_add(1000 * t as u64);
+    let workers = cfg.workers();
+    let ic = &cfg.iterate;
+    let mut sum = IterSummary { iteration: t, ..Default::default() };
+    let model = Checkpoint::load(&run.model(t), DType::F32, &engine::default_device())?;
+    let mut clock = Instant::now();
+    let mut lap = |sum: &mut IterSummary, stage: &str| {
+        sum.seconds.insert(stage.into(), clock.elapsed().as_secs_f64());
+        clock = Instant::now();
+    };
+
+    // 1. New prompts by self-instruction.
+    if !run.is_done(&f("prompts")) {
+        let seed_ins: Vec<String> = run.read_jsonl::<IftExample>("seed/ift.jsonl")?.into_iter().map(|e| e.instruction).collect();
+        let mut earlier = vec![];
+        for s in 1..t {
+            earlier.extend(run.read_jsonl::<PromptRecord>(&format!("{}/prompts.jsonl", run.iter(s)))?.into_iter().map(|p| p.instruction));
+        }
+        let (prompts, stats) = prompts::new_prompts(ic, &cfg.world, &model, &seed_ins, &earlier, seed)?;
+        run.write_jsonl(&f("prompts.jsonl"), &prompts)?;
+        run.write_json(&f("prompt_stats.json"), &stats)?;
+        run.mark_done(&f("prompts"))?;
+    }
+    let prompts: Vec<PromptRecord> = run.read_jsonl(&f("prompts.jsonl"))?;
+    let stats: prompts::PromptStats = run.read_json(&f("prompt_stats.json"))?;
+    sum.prompts_generated = stats.generated;
+    sum.prompts_kept = stats.kept;
+    lap(&mut sum, "prompts");
+
+    // 2. Candidates from M_t.
+    let sets: Vec<CandidateSet> = if run.is_done(&f("candidates")) {
+        run.read_jsonl(&f("candidates.jsonl"))?
+    } else {
+        let sets = stage::chunked(run, &f("candidates"), "candidates", &prompts, ic.batch_size, workers, |_, xs| {
+            candidates::sample(&model, xs, ic, seed)
+        })?;
+        run.write_jsonl(&f("candidates.jsonl"), &sets)?;
+        run.mark_done(&f("candidates"))?;
+        sets
+    };
+    lap(&mut sum, "candidates");
+
+    // 3. M_t judges its own candidates.
+    let judged: Vec<Judged> = if run.is_done(&f("judgments")) {
+        run.read_jsonl(&f("judgments.jsonl"))?
+    } else {
+        let per_chunk = (ic.batch_size / ic.n_candidates.max(1)).max(1);
+        let j = stage::chunked(run, &f("judgments"), "self-judge", &sets, per_chunk, workers, |_, xs| {
+            selfjudge::judge(&model, xs, &cfg.judge, ic.batch_size, seed)
+        })?;
+        run.write_jsonl(&f("judgments.jsonl"), &j)?;
+        run.mark_done(&f("judgments"))?;
+        j
+    };
+    lap(&mut sum, "self-judge");
+
+    // 4. Pairs: best vs worst, ties dropped.
+    let all_pairs = pairs::build(&judged);
+    run.write_jsonl(&f("pairs.jsonl"), &all_pairs)?;
+    let trl: Vec<serde_json::Value> = all_pairs
+        .iter()
+        .map(|p| serde_json::json!({"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected}))
+        .collect();
+    run.write_jsonl(&f("pairs_trl.jsonl"), &trl)?;
+    let scores: Vec<f64> = judged.iter().flat_map(|j| j.scores.iter().flatten().copied()).collect();
+    sum.candidates = judged.iter().map(|j| j.responses.len()).sum();
+    sum.parse_failures = judged.iter().flat_map(|j| &j.parse_failures).sum();
+    sum.unscored = judged.iter().flat_map(|j| &j.scores).filter(|s| s.is_none()).count();
+    sum.pairs = all_pairs.len();
+    sum.mean_self_score = mean(scores.iter().copied());
+    for s in &scores {
+        sum.self_score_hist[(s.round() as usize).min(5)] += 1;
+    }
+    sum.mean_len_candidates = mean(judged.iter().flat_map(|j| j.responses.iter().map(|r| words(r))));
+    sum.mean_len_chosen = mean(all_pairs.iter().map(|p| words(&p.chosen)));
+    sum.mean_len_rejected = mean(all_pairs.iter().map(|p| words(&p.rejected)));
+    let tasks: HashMap<usize, &world::Task> = prompts.iter().filter_map(|p| p.task.as_ref().map(|t| (p.id, t))).collect();
+    sum.grader_mean_candidates = mean(judged.iter().flat_map(|j| {
+        let t = tasks.get(&j.prompt_id).copied();
+        j.responses.iter().filter_map(move |r| t.map(|t| world::grade(t, r).score as f64))
+    }));
+    sum.pairs_agreeing_with_grader = mean(all_pairs.iter().filter_map(|p| {
+        let t = tasks.get(&p.prompt_id)?;
+        Some(if world::grade(t, &p.chosen).score > world::grade(t, &p.rejected).score { 1.0 } else { 0.0 })
+    }));
+    lap(&mut sum, "pairs");
+
+    // 5. DPO from M_t against M_t, reference log-probs computed once.
+    let (train_pairs, valid_pairs): (Vec<Pair>, Vec<Pair>) = all_pairs
+        .iter()
+        .cloned()
+        .partition(|p| (world::split::stable_hash(&p.prompt) % 1000) as f64 >= cfg.dpo.valid_fraction * 1000.0);
+    if train_pairs.is_empty() || valid_pairs.is_empty() {
+        return Err(Error::Stage(format!(
+            "iteration {t}: {} training and {} validation pairs; nothing to train on (judge scores all tied?)",
+            train_pairs.len(),
+            valid_pairs.len()
+        )));
+    }
+    let max_len = cfg.model.max_len;
+    let bs = cfg.dpo.train.batch_size;
+    let train_ref = stage::chunked(run, &f("ref_logps_train"), "reference", &train_pairs, bs * 4, workers, |_, xs| {
+        dpo::reference_logps(&model, xs, max_len, bs)
+    })?;
+    let valid_ref = stage::chunked(run, &f("ref_logps_valid"), "reference", &valid_pairs, bs * 4, workers, |_, xs| {
+        dpo::reference_logps(&model, xs, max_len, bs)
+    })?;
+    let mut policy = model.deep_clone()?;
+    drop(model);
+    let progress = dpo::train_dpo(&mut policy, &cfg.dpo, &train_pairs, &train_ref, &valid_pairs, &valid_ref, max_len, seed, &run.path(&f("work/dpo")))?;
+    policy.save(&run.model(t + 1))?;
+    run.write_json(&f("dpo.json"), &progress)?;
+    if let Some((step, _)) = progress.best {
+        sum.dpo_best_step = step;
+        sum.dpo_valid = progress.valid.iter().find(|(s, _)| *s == step).map(|v| v.1.clone()).unwrap_or_default();
+    }
+    lap(&mut sum, "dpo");
+    Ok(sum)
+}
+
+/// The one-screen summary of an iteration.
+pub fn render_summary(s: &IterSummary) -> String {
+    let g = |k: &str| s.dpo_valid.get(k).copied().unwrap_or(f64::NAN);
+    let secs: Vec<String> = s.seconds.iter().map(|(k, v)| format!("{k} {v:.0}s")).collect();
+    format!(
+        "== iteration {t}: M{t} -> M{t1} ==\n\
+         prompts        {kept} kept of {gen} generated\n\
+         candidates     {c} ({pf} judge samples unparsable, {un} candidates unscored)\n\
+         self-scores    mean {ms:.2}, histogram 0..5 {h:?}\n\
+         grader view    candidates mean {gm:.2}; pairs agreeing with grader {pa:.1}%\n\
+         pairs          {p} (mean words chosen {lc:.1}, rejected {lr:.1}, all {la:.1})\n\
+         DPO (valid)    loss {dl:.4}, reward accuracy {ra:.1}%, margin {mg:.3} at step {bs}\n\
+         time           {secs}\n",
+        t = s.iteration,
+        t1 = s.iteration + 1,
+        kept = s.prompts_kept,
+        gen = s.prompts_generated,
+        c = s.candidates,
+        pf = s.parse_failures,
+        un = s.unscored,
+        ms = s.mean_self_score,
+        h = s.self_score_hist,
+        gm = s.grader_mean_candidates,
+        pa = 100.0 * s.pairs_agreeing_with_grader,
+        p = s.pairs,
+        lc = s.mean_len_chosen,
+        lr = s.mean_len_rejected,
+        la = s.mean_len_candidates,
+        dl = g("loss"),
+        ra = 100.0 * g("rewards/accuracies"),
+        mg = g("rewards/margins"),
+        bs = s.dpo_best_step,
+        secs = secs.join(", "),
+    )
+}
+
 /// Seed data, SFT, then `cfg.iterate.iterations` self-rewarding iterations.
 pub fn run(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     prepare(cfg, run)?;
     crate::data::write_seed(cfg, run)?;
     crate::sft::run_sft(cfg, run)?;
+    for t in 1..=cfg.iterate.iterations {
+        let next = format!("m{}", t + 1);
+        let summary_path = format!("{}/summary.json", run.iter(t));
+        if !run.is_done(&next) {
+            let s = iteration(cfg, run, t)?;
+            run.write_json(&summary_path, &s)?;
+            run.mark_done(&next)?;
+        }
+        let s: IterSummary = run.read_json(&summary_path)?;
+        eprint!("{}", render_summary(&s));
+    }
     Ok(())
 }

@@ -1,13 +1,19 @@
 //! The self-rewarding loop (Yuan et al., 2024). Read in pipeline order:
 //! `data` (seed IFT/EFT) -> `sft` (M1) -> per iteration: `prompts` (self-instruction)
 //! -> `candidates` -> `selfjudge` -> `pairs` -> `dpo` -> M_{t+1}; `iterate` ties them.
+pub mod candidates;
 pub mod config;
 pub mod data;
+pub mod dpo;
 pub mod error;
 pub mod iterate;
+pub mod pairs;
 pub mod parallel;
+pub mod prompts;
 pub mod rundir;
+pub mod selfjudge;
 pub mod sft;
+pub mod stage;
 pub mod train;
 
 pub use config::{Profile, RunConfig};

@@ -26,11 +26,12 @@ pub struct EftExample {
     pub family: String,
 }
 
-/// A prompt with the world task behind it. The loop itself only ever reads
-/// `instruction`; `task` lets evaluation grade responses.
+/// A prompt with the world task behind it when known. The loop itself only ever
+/// reads `instruction`; `task` lets evaluation and logs grade responses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromptRecord {
     pub id: usize,
     pub instruction: String,
-    pub task: Task,
+    #[serde(default)]
+    pub task: Option<Task>,
 }

@@ -34,16 +34,30 @@ impl LlmJudge<'_> {
             .iter()
             .map(|(i, r)| tok.encode_prompt(&super::fill(&template, i, r)))
             .collect::<crate::Result<Vec<_>>>()?;
+        // A judge prompt that does not fit the context fails alone, typed.
+        let room = self.model.config().max_position_embeddings.saturating_sub(self.params.max_new_tokens);
+        let fits: Vec<usize> = (0..items.len()).filter(|&i| prompts[i].len() <= room).collect();
         let k = self.samples.max(1);
-        let seeds: Vec<u64> = items.iter().flat_map(|(i, r)| (0..k).map(move |j| item_seed(self.seed, i, r, j))).collect();
-        let gens = generate(&self.model.model, tok, &prompts, k, &self.params, &seeds)?;
-        Ok(gens
-            .chunks(k)
-            .map(|g| {
-                let samples = g.iter().map(|x| super::parse_score(&x.text, 5.0)).collect();
-                aggregate(samples, g.iter().map(|x| x.text.clone()).collect())
-            })
-            .collect())
+        let ok_prompts: Vec<Vec<u32>> = fits.iter().map(|&i| prompts[i].clone()).collect();
+        let seeds: Vec<u64> = fits
+            .iter()
+            .flat_map(|&i| (0..k).map(move |j| item_seed(self.seed, &items[i].0, &items[i].1, j)))
+            .collect();
+        let gens = generate(&self.model.model, tok, &ok_prompts, k, &self.params, &seeds)?;
+        let mut judged = fits.iter().zip(gens.chunks(k));
+        let mut next = judged.next();
+        let mut out = Vec::with_capacity(items.len());
+        for (i, p) in prompts.iter().enumerate() {
+            match next {
+                Some((&j, g)) if j == i => {
+                    let samples = g.iter().map(|x| super::parse_score(&x.text, 5.0)).collect();
+                    out.push(aggregate(samples, g.iter().map(|x| x.text.clone()).collect()));
+                    next = judged.next();
+                }
+                _ => out.push(Err(JudgeFailure::PromptTooLong { tokens: p.len(), room })),
+            }
+        }
+        Ok(out)
     }
 }
 

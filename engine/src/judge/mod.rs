@@ -27,6 +27,8 @@ pub struct Judgment {
 pub enum JudgeFailure {
     #[error("no sample gave a valid score: {0:?}")]
     NoValidScore(Vec<ScoreError>),
+    #[error("judge prompt of {tokens} tokens leaves no room in the context ({room} tokens before the judgment)")]
+    PromptTooLong { tokens: usize, room: usize },
     #[error("judge backend failed: {0}")]
     Backend(String),
 }

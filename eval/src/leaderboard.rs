@@ -1,0 +1,132 @@
+//! An AlpacaEval leaderboard from a folder laid out like alpaca_eval's `results/`:
+//! `<model>/<annotator>/annotations.json` and `<model>/model_outputs.json`.
+use crate::alpaca::{read_json_array, Annotation, ModelOutput};
+use crate::lc::{self, LcInput};
+use crate::winrate::{win_rate, WinRate};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One leaderboard row with AlpacaEval's columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub model: String,
+    #[serde(flatten)]
+    pub win: WinRate,
+    /// Mean length of the model's outputs in characters, truncated as AlpacaEval prints it.
+    pub avg_length: usize,
+    pub length_controlled_winrate: Option<f64>,
+}
+
+/// Characters as Python's `len` counts them (code points).
+pub fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Models under `results` with an `annotator` folder, sorted by name.
+pub fn models_with(results: &Path, annotator: &str) -> Result<Vec<String>> {
+    let mut out = vec![];
+    let rd = std::fs::read_dir(results).map_err(|e| Error::io(results, e))?;
+    for e in rd {
+        let e = e.map_err(|e| Error::io(results, e))?;
+        if e.path().join(annotator).join("annotations.json").exists() {
+            out.push(e.file_name().to_string_lossy().to_string());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The leaderboard of every model judged by `annotator`, best first. With `lc`, the
+/// length-controlled win rate is fitted as [`crate::lc`] describes.
+pub fn build(results: &Path, annotator: &str, with_lc: bool) -> Result<Vec<Row>> {
+    let models = models_with(results, annotator)?;
+    let mut inputs = vec![];
+    let mut rows = vec![];
+    for m in &models {
+        let ann: Vec<Annotation> = read_json_array(&results.join(m).join(annotator).join("annotations.json"))?;
+        let prefs: Vec<f64> = ann.iter().filter_map(|a| a.preference.map(|p| p.value())).collect();
+        let outs_path = results.join(m).join("model_outputs.json");
+        let avg_length = if outs_path.exists() {
+            let outs: Vec<ModelOutput> = read_json_array(&outs_path)?;
+            (outs.iter().map(|o| chars(&o.output)).sum::<usize>() as f64 / outs.len().max(1) as f64) as usize
+        } else {
+            (ann.iter().map(|a| chars(&a.output_2)).sum::<usize>() as f64 / ann.len().max(1) as f64) as usize
+        };
+        inputs.push(LcInput::from_annotations(m, &ann));
+        rows.push(Row { model: m.clone(), win: win_rate(&prefs), avg_length, length_controlled_winrate: None });
+    }
+    if with_lc {
+        let fitted = lc::fit_all(&inputs);
+        for (r, f) in rows.iter_mut().zip(fitted) {
+            r.length_controlled_winrate = Some(f.lc_win_rate);
+        }
+    }
+    rows.sort_by(|a, b| b.win.win_rate.total_cmp(&a.win.win_rate));
+    Ok(rows)
+}
+
+/// CSV with AlpacaEval's header (first column the model name).
+pub fn to_csv(rows: &[Row]) -> String {
+    let mut s = String::from(",win_rate,standard_error,n_wins,n_wins_base,n_draws,n_total,discrete_win_rate,avg_length,length_controlled_winrate\n");
+    for r in rows {
+        let w = &r.win;
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            csv_field(&r.model),
+            w.win_rate,
+            w.standard_error,
+            w.n_wins,
+            w.n_wins_base,
+            w.n_draws,
+            w.n_total,
+            w.discrete_win_rate,
+            r.avg_length,
+            r.length_controlled_winrate.map(|v| v.to_string()).unwrap_or_default()
+        ));
+    }
+    s
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Parses a CSV file into header and rows (quoted fields supported).
+pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut rows = vec![];
+    let mut field = String::new();
+    let mut row = vec![];
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            ('\r', false) => {}
+            (c, _) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(Error::Parse { path: path.into(), loc: "line 1".into(), msg: "empty CSV".into() });
+    }
+    let header = rows.remove(0);
+    Ok((header, rows))
+}

@@ -1,0 +1,60 @@
+//! Stage 3, self-judging: M_t scores each of its own candidates with the judge
+//! prompt, K samples averaged. A candidate with no valid judgment gets no score.
+use crate::candidates::{sample_seed, CandidateSet};
+use crate::config::JudgeConfig;
+use crate::Result;
+use engine::judge::{Judge, LlmJudge};
+use engine::{Checkpoint, SampleParams};
+use serde::{Deserialize, Serialize};
+
+/// The candidates of one prompt with their self-assigned scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judged {
+    pub prompt_id: usize,
+    pub instruction: String,
+    pub responses: Vec<String>,
+    /// Mean valid score per response; `None` when every sample failed to parse.
+    pub scores: Vec<Option<f64>>,
+    /// Samples per response whose score could not be read.
+    pub parse_failures: Vec<usize>,
+    /// The first judgment text per response, for inspection.
+    pub judgments: Vec<String>,
+}
+
+pub fn judge(model: &Checkpoint, sets: &[CandidateSet], cfg: &JudgeConfig, batch: usize, seed: u64) -> Result<Vec<Judged>> {
+    let mut judge = LlmJudge {
+        model,
+        name: "self".into(),
+        prompt: cfg.prompt.clone(),
+        samples: cfg.samples,
+        params: SampleParams { temperature: cfg.temperature, top_p: cfg.top_p, max_new_tokens: cfg.max_new_tokens, stop: vec![] },
+        seed: sample_seed(seed, 3, 0, 0),
+        batch_size: batch,
+    };
+    let items: Vec<(String, String)> =
+        sets.iter().flat_map(|s| s.responses.iter().map(move |r| (s.instruction.clone(), r.clone()))).collect();
+    let results = judge.judge(&items);
+    let mut it = results.into_iter();
+    Ok(sets
+        .iter()
+        .map(|s| {
+            let mut j = Judged { prompt_id: s.prompt_id, instruction: s.instruction.clone(), responses: s.responses.clone(), scores: vec![], parse_failures: vec![], judgments: vec![] };
+            for _ in &s.responses {
+                match it.next() {
+                    Some(Ok(jd)) => {
+                        j.parse_failures.push(jd.samples.iter().filter(|x| x.is_err()).count());
+                        j.judgments.push(jd.texts.first().cloned().unwrap_or_default());
+                        j.scores.push(Some(jd.score));
+                    }
+                    Some(Err(e)) => {
+                        j.parse_failures.push(cfg.samples);
+                        j.judgments.push(e.to_string());
+                        j.scores.push(None);
+                    }
+                    None => j.scores.push(None),
+                }
+            }
+            j
+        })
+        .collect())
+}
