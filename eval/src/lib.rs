@@ -1,7 +1,9 @@
 //! Evaluation: AlpacaEval-compatible win rates (with the length-controlled GLM),
 //! judge agreement (the paper's Table 4 metrics, human pairwise agreement, biases),
 //! judges behind one trait, and reports of self-rewarding runs.
+pub mod agreement;
 pub mod alpaca;
+pub mod datasets;
 pub mod error;
 pub mod lc;
 pub mod leaderboard;

@@ -1,0 +1,76 @@
+//! Loaders for the public judgment data used to prove the agreement metrics.
+use crate::agreement::Vote;
+use crate::leaderboard::read_csv;
+use crate::{Error, Result};
+use std::path::Path;
+
+/// One MT-Bench vote: a human's and GPT-4's verdict on the same pair of answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MtBenchVote {
+    pub question_id: u32,
+    pub turn: u32,
+    pub human: Vote,
+    pub gpt4: Vote,
+}
+
+fn vote(s: &str) -> Option<Vote> {
+    match s.trim() {
+        "model_a" => Some(Vote::A),
+        "model_b" => Some(Vote::B),
+        s if s.starts_with("tie") => Some(Vote::Tie), // "tie", "tie (inconsistent)"
+        _ => None,
+    }
+}
+
+/// Reads `human_vs_gpt4pair_slim.csv`; a bad row names its line and column.
+pub fn load_mtbench(path: &Path) -> Result<Vec<MtBenchVote>> {
+    let (header, rows) = read_csv(path)?;
+    let col = |n: &str| header.iter().position(|h| h == n).ok_or_else(|| Error::Parse { path: path.into(), loc: "line 1".into(), msg: format!("no column `{n}`") });
+    let (q, t, h, g) = (col("question_id")?, col("turn")?, col("human_winner")?, col("gpt4_pair_winner")?);
+    rows.iter()
+        .enumerate()
+        .filter(|(_, r)| r.len() > 1)
+        .map(|(i, r)| {
+            let bad = |c: &str| Error::Parse { path: path.into(), loc: format!("line {}", i + 2), msg: format!("bad `{c}`: {:?}", r) };
+            Ok(MtBenchVote {
+                question_id: r[q].parse().map_err(|_| bad("question_id"))?,
+                turn: r[t].parse().map_err(|_| bad("turn"))?,
+                human: vote(&r[h]).ok_or_else(|| bad("human_winner"))?,
+                gpt4: vote(&r[g]).ok_or_else(|| bad("gpt4_pair_winner"))?,
+            })
+        })
+        .collect()
+}
+
+/// The human-ranked reply groups of Open Assistant message trees (`rank` 0 = best):
+/// per group, `(reply text, rank)`. Only groups with two or more ranked replies.
+pub fn load_oa_groups(path: &Path) -> Result<Vec<Vec<(String, u32)>>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut out = vec![];
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| Error::Parse { path: path.into(), loc: format!("line {}", i + 1), msg: e.to_string() })?;
+        walk(&v["prompt"], &mut out);
+    }
+    Ok(out)
+}
+
+fn walk(msg: &serde_json::Value, out: &mut Vec<Vec<(String, u32)>>) {
+    let replies = msg["replies"].as_array().cloned().unwrap_or_default();
+    let ranked: Vec<(String, u32)> = replies
+        .iter()
+        .filter_map(|r| {
+            let rank = match &r["rank"] {
+                serde_json::Value::String(s) => s.parse().ok()?,
+                serde_json::Value::Number(n) => n.as_u64()? as u32,
+                _ => return None,
+            };
+            Some((r["text"].as_str()?.to_string(), rank))
+        })
+        .collect();
+    if ranked.len() >= 2 {
+        out.push(ranked);
+    }
+    for r in &replies {
+        walk(r, out);
+    }
+}
