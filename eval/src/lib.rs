@@ -5,8 +5,12 @@ pub mod agreement;
 pub mod alpaca;
 pub mod datasets;
 pub mod error;
+pub mod judges;
 pub mod lc;
 pub mod leaderboard;
+pub mod plots;
+pub mod report;
+pub mod run;
 pub mod winrate;
 
 pub use error::{Error, Result};

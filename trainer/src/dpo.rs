@@ -95,6 +95,7 @@ pub fn train_dpo(
     max_len: usize,
     seed: u64,
     work: &Path,
+    shards: usize,
 ) -> Result<Progress> {
     let tok = policy.tokenizer.clone();
     let pad = tok.pad_id;
@@ -116,6 +117,7 @@ pub fn train_dpo(
         work,
         "dpo",
         true,
+        shards,
         |m, idx| {
             let rows: Vec<&Encoded> = idx.iter().map(|&i| &enc[i]).collect();
             let (pc, pr) = policy_logps(m, &rows, pad, max_len, &dev)?;

@@ -189,7 +189,7 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary>
     })?;
     let mut policy = model.deep_clone()?;
     drop(model);
-    let progress = dpo::train_dpo(&mut policy, &cfg.dpo, &train_pairs, &train_ref, &valid_pairs, &valid_ref, max_len, seed, &run.path(&f("work/dpo")))?;
+    let progress = dpo::train_dpo(&mut policy, &cfg.dpo, &train_pairs, &train_ref, &valid_pairs, &valid_ref, max_len, seed, &run.path(&f("work/dpo")), workers)?;
     policy.save(&run.model(t + 1))?;
     run.write_json(&f("dpo.json"), &progress)?;
     if let Some((step, _)) = progress.best {

@@ -53,6 +53,7 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
         &run.path(&format!("work/{out}")),
         out,
         false,
+        cfg.workers(),
         |m, idx| {
             let rows: Pairs = idx.iter().map(|&i| train_data[i].clone()).collect();
             let b = SeqBatch::new(&rows, pad, max_len, &dev)?;
@@ -65,8 +66,7 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
     Ok(progress)
 }
 
-/// Makes M1 (IFT + EFT) and the SFT baseline (IFT only), each skipped when done;
-/// the two train side by side, one core each.
+/// Makes M1 (IFT + EFT) and the SFT baseline (IFT only), each skipped when done.
 pub fn run_sft(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     let tok = Tokenizer::from_file(&run.path("seed/tokenizer.json"))?;
     let ift = encode_ift(&tok, &run.read_jsonl("seed/ift.jsonl")?)?;
@@ -89,6 +89,7 @@ pub fn run_sft(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         }
         Ok(())
     };
-    let (a, b) = crate::parallel::join(cfg.workers(), || m1(()), || baseline(()));
-    a.and(b)
+    // One after the other, each using every core through data parallelism.
+    m1(())?;
+    baseline(())
 }

@@ -65,12 +65,59 @@ fn save_state(ck: &Checkpoint, opt: &AdamW, progress: &Progress, dir: &Path) -> 
     Ok(engine::fsutil::swap_dir(&tmp, dir)?)
 }
 
+/// Forward and backward of one batch split into `shards` parts, each on its own thread
+/// (candle single-threaded in each), gradients and metrics averaged over the parts.
+fn data_parallel_step(
+    model: &Llama,
+    idx: &[usize],
+    shards: usize,
+    vars: &[candle_core::Var],
+    loss_fn: &(impl Fn(&Llama, &[usize]) -> Result<(Tensor, Metrics)> + Sync),
+) -> Result<(f64, Metrics, candle_core::backprop::GradStore)> {
+    let n = shards.clamp(1, idx.len().max(1));
+    let parts: Vec<&[usize]> = idx.chunks(idx.len().div_ceil(n)).collect();
+    let k = parts.len() as f64;
+    let results = crate::parallel::map(n, &parts, |p| -> Result<_> {
+        let (loss, m) = loss_fn(model, p)?;
+        let grads = loss.backward()?;
+        Ok((loss.to_scalar::<f32>()? as f64, m, grads))
+    });
+    let mut it = results.into_iter();
+    let (mut l, mut m, mut grads) = it.next().ok_or_else(|| Error::Stage("empty batch".into()))??;
+    for r in it {
+        let (l2, m2, g2) = r?;
+        l += l2;
+        for (key, v) in m2 {
+            *m.entry(key).or_default() += v;
+        }
+        for v in vars {
+            if let Some(g) = g2.get(v) {
+                let sum = match grads.get(v) {
+                    Some(g1) => (g1 + g)?,
+                    None => g.clone(),
+                };
+                grads.insert(v, sum);
+            }
+        }
+    }
+    if k > 1.0 {
+        for v in vars {
+            if let Some(g) = grads.remove(v) {
+                grads.insert(v, (g / k)?);
+            }
+        }
+        m.values_mut().for_each(|x| *x /= k);
+    }
+    Ok((l / k, m, grads))
+}
+
 /// Trains `ck` for `cfg.steps` steps over examples of the given token `lengths`.
 ///
 /// `loss_fn(model, indices)` returns the batch loss and extra metrics; `eval_fn(model)`
 /// returns validation metrics including `loss`. State is saved under `work` every
 /// `cfg.ckpt_every` steps and a restarted call continues from it exactly. With
-/// `keep_best`, `ck` ends holding the weights of the lowest validation loss.
+/// `keep_best`, `ck` ends holding the weights of the lowest validation loss. Each batch
+/// is split over `shards` threads (data parallelism).
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     ck: &mut Checkpoint,
@@ -80,7 +127,8 @@ pub fn train(
     work: &Path,
     label: &str,
     keep_best: bool,
-    mut loss_fn: impl FnMut(&Llama, &[usize]) -> Result<(Tensor, Metrics)>,
+    shards: usize,
+    loss_fn: impl Fn(&Llama, &[usize]) -> Result<(Tensor, Metrics)> + Sync,
     mut eval_fn: impl FnMut(&Llama) -> Result<Metrics>,
 ) -> Result<Progress> {
     if lengths.is_empty() {
@@ -113,11 +161,9 @@ pub fn train(
         let step = progress.step;
         let idx = batch_indices(lengths, cfg.batch_size, seed, step);
         let lr = warmup_cosine(step, cfg.warmup, cfg.steps, cfg.lr, cfg.min_lr_ratio);
-        let (loss, mut m) = loss_fn(&ck.model, &idx)?;
-        let mut grads = loss.backward()?;
+        let (l, mut m, mut grads) = data_parallel_step(&ck.model, &idx, shards, &all_vars, &loss_fn)?;
         let norm = clip_grad_norm(&all_vars, &mut grads, cfg.grad_clip)?;
         opt.step(&grads, lr)?;
-        let l = loss.to_scalar::<f32>()? as f64;
         if !l.is_finite() {
             return Err(Error::Stage(format!("{label}: loss is {l} at step {step}; lower the learning rate")));
         }

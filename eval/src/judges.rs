@@ -1,0 +1,133 @@
+//! Judges for evaluation, behind engine's `Judge` trait: the world's grader, any
+//! checkpoint with the paper's prompt (engine's `LlmJudge`), and a disk cache.
+use engine::judge::{Judge, JudgeFailure, Judgment};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use world::Task;
+
+/// Which judge evaluates, chosen by config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum JudgeBackend {
+    /// The world's programmatic grader (the embedded default's ground truth).
+    Grader,
+    /// A checkpoint as an LLM judge with a judge prompt, K samples averaged.
+    Checkpoint { path: std::path::PathBuf, samples: usize },
+}
+
+/// The world's grader as a judge: knows the task behind each instruction.
+pub struct GraderJudge {
+    pub tasks: HashMap<String, Task>,
+}
+
+impl Judge for GraderJudge {
+    fn name(&self) -> String {
+        "grader".into()
+    }
+    fn judge(&mut self, items: &[(String, String)]) -> Vec<Result<Judgment, JudgeFailure>> {
+        items
+            .iter()
+            .map(|(i, r)| {
+                let t = self.tasks.get(i).ok_or_else(|| JudgeFailure::Backend(format!("no world task for instruction {i:?}")))?;
+                let g = world::grade(t, r);
+                Ok(Judgment { score: g.score as f64, samples: vec![Ok(g.score as f64)], texts: vec![g.justification] })
+            })
+            .collect()
+    }
+}
+
+/// Wraps a judge with an on-disk cache keyed by judge name + instruction + response,
+/// so re-running never re-judges.
+pub struct CachedJudge<J: Judge> {
+    pub inner: J,
+    pub path: std::path::PathBuf,
+    cache: HashMap<String, Judgment>,
+}
+
+fn key(judge: &str, i: &str, r: &str) -> String {
+    let h = world::split::stable_hash(&format!("{judge}\u{1}{i}\u{1}{r}"));
+    format!("{h:016x}")
+}
+
+impl<J: Judge> CachedJudge<J> {
+    pub fn new(inner: J, path: std::path::PathBuf) -> crate::Result<Self> {
+        let cache = if path.exists() {
+            trainer::rundir::read_jsonl::<(String, Judgment)>(&path)?.into_iter().collect()
+        } else {
+            HashMap::new()
+        };
+        Ok(Self { inner, path, cache })
+    }
+    fn save(&self) -> crate::Result<()> {
+        let mut rows: Vec<(&String, &Judgment)> = self.cache.iter().collect();
+        rows.sort_by(|a, b| a.0.cmp(b.0));
+        let mut s = String::new();
+        for r in rows {
+            s.push_str(&serde_json::to_string(&r).map_err(|e| crate::Error::Invalid(e.to_string()))?);
+            s.push('\n');
+        }
+        Ok(engine::fsutil::write_atomic(&self.path, s.as_bytes())?)
+    }
+}
+
+impl<J: Judge> Judge for CachedJudge<J> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn judge(&mut self, items: &[(String, String)]) -> Vec<Result<Judgment, JudgeFailure>> {
+        let name = self.inner.name();
+        let missing: Vec<(String, String)> =
+            items.iter().filter(|(i, r)| !self.cache.contains_key(&key(&name, i, r))).cloned().collect();
+        let fresh = self.inner.judge(&missing);
+        let mut failed: HashMap<String, JudgeFailure> = HashMap::new();
+        for ((i, r), res) in missing.iter().zip(fresh) {
+            match res {
+                Ok(j) => {
+                    self.cache.insert(key(&name, i, r), j);
+                }
+                Err(e) => {
+                    failed.insert(key(&name, i, r), e);
+                }
+            }
+        }
+        if let Err(e) = self.save() {
+            tracing::warn!("judgment cache {} not saved: {e}", self.path.display());
+        }
+        items
+            .iter()
+            .map(|(i, r)| {
+                let k = key(&name, i, r);
+                match self.cache.get(&k) {
+                    Some(j) => Ok(j.clone()),
+                    None => Err(failed.remove(&k).unwrap_or(JudgeFailure::Backend("not judged".into()))),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Pointwise scores compared as a head-to-head verdict, judged in both orders
+/// (B-then-A flipped back); disagreement between orders is a tie.
+pub fn compare<J: Judge>(judge: &mut J, pairs: &[(String, String, String)]) -> Vec<crate::winrate::Verdict> {
+    use crate::winrate::{both_orders, Verdict};
+    let items: Vec<(String, String)> = pairs.iter().flat_map(|(i, a, b)| [(i.clone(), a.clone()), (i.clone(), b.clone())]).collect();
+    let first = judge.judge(&items);
+    let swapped: Vec<(String, String)> = pairs.iter().flat_map(|(i, a, b)| [(i.clone(), b.clone()), (i.clone(), a.clone())]).collect();
+    let second = judge.judge(&swapped);
+    let v = |x: &Result<Judgment, JudgeFailure>, y: &Result<Judgment, JudgeFailure>| match (x, y) {
+        (Ok(a), Ok(b)) if a.score > b.score => Verdict::A,
+        (Ok(a), Ok(b)) if a.score < b.score => Verdict::B,
+        _ => Verdict::Tie,
+    };
+    (0..pairs.len())
+        .map(|k| {
+            let v1 = v(&first[2 * k], &first[2 * k + 1]);
+            let v2 = match v(&second[2 * k], &second[2 * k + 1]) {
+                Verdict::A => Verdict::B,
+                Verdict::B => Verdict::A,
+                Verdict::Tie => Verdict::Tie,
+            };
+            both_orders(v1, v2)
+        })
+        .collect()
+}

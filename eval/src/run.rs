@@ -1,0 +1,182 @@
+//! Evaluating a self-rewarding run (`make eval`): each model's responses to the
+//! held-out test prompts, head-to-head under the grader, each model as a judge on the
+//! held-out EFT set, lengths and self-score distributions; written to `<run>/eval/`.
+use crate::agreement::{judge_metrics, Item, JudgeMetrics};
+use crate::alpaca::{write_json_array, Annotation, ModelOutput, Preference};
+use crate::judges::{compare, GraderJudge};
+use crate::winrate::{tally, HeadToHead, Verdict};
+use crate::Result;
+use candle_core::DType;
+use engine::judge::{Judge, LlmJudge};
+use engine::{generate, Checkpoint, SampleParams};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use trainer::{RunConfig, RunDir};
+use world::records::{EftExample, PromptRecord};
+
+/// Everything `make eval` reports, as in `summary.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// Model names in order: SFT (the baseline), M1, M2, ...
+    pub models: Vec<String>,
+    /// Mean grader score (0-5) of each model's responses to the test prompts.
+    pub grader_score: BTreeMap<String, f64>,
+    /// `"M2_vs_M1"` etc.: wins of the first, ties, losses; both orders.
+    pub head_to_head: BTreeMap<String, HeadToHeadRow>,
+    /// Each model as a judge of the held-out EFT set, against the grader.
+    pub judge: BTreeMap<String, JudgeMetrics>,
+    /// Mean response length in characters.
+    pub avg_length: BTreeMap<String, f64>,
+    /// Mean response length in words.
+    pub avg_words: BTreeMap<String, f64>,
+    /// Self-assigned scores in each iteration, counts of rounded scores 0..=5.
+    pub self_scores: BTreeMap<String, [usize; 6]>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HeadToHeadRow {
+    pub win: usize,
+    pub tie: usize,
+    pub loss: usize,
+    /// Ties counted half, percent.
+    pub win_rate: f64,
+    pub standard_error: f64,
+    /// Win minus loss, points.
+    pub net: f64,
+}
+
+impl From<HeadToHead> for HeadToHeadRow {
+    fn from(h: HeadToHead) -> Self {
+        Self { win: h.win, tie: h.tie, loss: h.loss, win_rate: h.win_rate(), standard_error: h.standard_error(), net: h.net() }
+    }
+}
+
+/// The models of a run that exist: `("SFT", sft_baseline)`, `("M1", m1)`, ...
+pub fn models(run: &RunDir) -> Vec<(String, std::path::PathBuf)> {
+    let mut out = vec![];
+    if run.is_done("sft_baseline") {
+        out.push(("SFT".to_string(), run.path("sft_baseline")));
+    }
+    let mut t = 1;
+    while run.is_done(&format!("m{t}")) {
+        out.push((format!("M{t}"), run.model(t)));
+        t += 1;
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Output {
+    prompt_id: usize,
+    response: String,
+}
+
+/// Greedy responses of one model to the test prompts (resumable chunks).
+fn outputs(run: &RunDir, cfg: &RunConfig, name: &str, ck: &Checkpoint, prompts: &[PromptRecord]) -> Result<Vec<String>> {
+    let params = SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: cfg.iterate.max_new_tokens, stop: vec![] };
+    let rows = trainer::stage::chunked(run, &format!("eval/outputs/{name}"), &format!("{name} answers"), prompts, cfg.iterate.batch_size, cfg.workers(), |_, xs| {
+        let ids = xs.iter().map(|p| ck.tokenizer.encode_prompt(&p.instruction)).collect::<engine::Result<Vec<_>>>()?;
+        let gens = generate(&ck.model, &ck.tokenizer, &ids, 1, &params, &vec![0; xs.len()])?;
+        Ok(xs.iter().zip(gens).map(|(p, g)| Output { prompt_id: p.id, response: g.text.trim().to_string() }).collect::<Vec<_>>())
+    })?;
+    Ok(rows.into_iter().map(|o| o.response).collect())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct JudgeRow {
+    score: Option<f64>,
+}
+
+/// One model's scores of the held-out EFT responses (resumable chunks).
+fn judge_eft(run: &RunDir, cfg: &RunConfig, name: &str, ck: &Checkpoint, eft: &[EftExample]) -> Result<Vec<Option<f64>>> {
+    let rows = trainer::stage::chunked(run, &format!("eval/judge/{name}"), &format!("{name} judges"), eft, cfg.iterate.batch_size, cfg.workers(), |c, xs| {
+        let mut j = LlmJudge {
+            model: ck,
+            name: name.into(),
+            prompt: cfg.judge.prompt.clone(),
+            samples: cfg.judge.samples,
+            params: SampleParams { temperature: cfg.judge.temperature, top_p: cfg.judge.top_p, max_new_tokens: cfg.judge.max_new_tokens, stop: vec![] },
+            seed: cfg.seed ^ 0xe7a1 ^ c as u64,
+            batch_size: cfg.iterate.batch_size,
+        };
+        let items: Vec<(String, String)> = xs.iter().map(|e| (e.instruction.clone(), e.response.clone())).collect();
+        Ok(j.judge(&items).into_iter().map(|r| JudgeRow { score: r.ok().map(|j| j.score) }).collect::<Vec<_>>())
+    })?;
+    Ok(rows.into_iter().map(|r| r.score).collect())
+}
+
+/// Runs the whole evaluation of a run and writes `eval/summary.json`, AlpacaEval files,
+/// plots and `eval/report.md`.
+pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
+    trainer::parallel::one_thread_per_job();
+    let prompts: Vec<PromptRecord> = run.read_jsonl("seed/test_prompts.jsonl")?;
+    let eft: Vec<EftExample> = run.read_jsonl("seed/eft_eval.jsonl")?;
+    let models = models(run);
+    if models.is_empty() {
+        return Err(crate::Error::Invalid(format!("no trained models in {}; run `make iterate` first", run.root.display())));
+    }
+    let mut s = Summary { models: models.iter().map(|m| m.0.clone()).collect(), ..Default::default() };
+    let mut responses: HashMap<String, Vec<String>> = HashMap::new();
+    let tasks: HashMap<String, world::Task> = prompts.iter().filter_map(|p| p.task.clone().map(|t| (p.instruction.clone(), t))).collect();
+    let mut grader = GraderJudge { tasks };
+    for (name, path) in &models {
+        let ck = Checkpoint::load(path, DType::F32, &engine::default_device())?;
+        let out = outputs(run, cfg, name, &ck, &prompts)?;
+        let items: Vec<(String, String)> = prompts.iter().zip(&out).map(|(p, r)| (p.instruction.clone(), r.clone())).collect();
+        let scores: Vec<f64> = grader.judge(&items).into_iter().filter_map(|r| r.ok().map(|j| j.score)).collect();
+        s.grader_score.insert(name.clone(), scores.iter().sum::<f64>() / scores.len().max(1) as f64);
+        s.avg_length.insert(name.clone(), out.iter().map(|r| r.chars().count() as f64).sum::<f64>() / out.len().max(1) as f64);
+        s.avg_words.insert(name.clone(), out.iter().map(|r| r.split_whitespace().count() as f64).sum::<f64>() / out.len().max(1) as f64);
+        let preds = judge_eft(run, cfg, name, &ck, &eft)?;
+        let items: Vec<Item> = eft.iter().zip(preds).map(|(e, p)| Item { group: e.group, gold: e.score as f64, pred: p }).collect();
+        s.judge.insert(name.clone(), judge_metrics(&items));
+        let mo: Vec<ModelOutput> = prompts
+            .iter()
+            .zip(&out)
+            .map(|(p, r)| ModelOutput { instruction: p.instruction.clone(), output: r.clone(), generator: name.clone(), dataset: "srlm_world_test".into() })
+            .collect();
+        write_json_array(&run.path(&format!("eval/{name}/model_outputs.json")), &mo)?;
+        responses.insert(name.clone(), out);
+    }
+    // Head to head: every later model against every earlier one and against SFT.
+    let names: Vec<String> = s.models.clone();
+    for (i, a) in names.iter().enumerate() {
+        for b in names.iter().take(i) {
+            let pairs: Vec<(String, String, String)> = prompts
+                .iter()
+                .enumerate()
+                .map(|(k, p)| (p.instruction.clone(), responses[a][k].clone(), responses[b][k].clone()))
+                .collect();
+            let verdicts = compare(&mut grader, &pairs);
+            let key = format!("{a}_vs_{b}");
+            let ann: Vec<Annotation> = pairs
+                .iter()
+                .zip(&verdicts)
+                .map(|((ins, ra, rb), v)| Annotation {
+                    instruction: ins.clone(),
+                    output_1: rb.clone(),
+                    generator_1: b.clone(),
+                    output_2: ra.clone(),
+                    generator_2: a.clone(),
+                    annotator: "world_grader".into(),
+                    preference: Some(match v {
+                        Verdict::A => Preference::SECOND,
+                        Verdict::B => Preference::FIRST,
+                        Verdict::Tie => Preference::DRAW,
+                    }),
+                })
+                .collect();
+            write_json_array(&run.path(&format!("eval/annotations/{key}/annotations.json")), &ann)?;
+            s.head_to_head.insert(key, tally(verdicts).into());
+        }
+    }
+    let mut t = 1;
+    while run.exists(&format!("iter_{t}/summary.json")) {
+        let it: trainer::iterate::IterSummary = run.read_json(&format!("iter_{t}/summary.json"))?;
+        s.self_scores.insert(format!("M{t}"), it.self_score_hist);
+        t += 1;
+    }
+    run.write_json("eval/summary.json", &s)?;
+    crate::report::write(run, &s)?;
+    Ok(s)
+}
