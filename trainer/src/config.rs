@@ -97,7 +97,7 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { steps: 1500, batch_size: 32, lr: 3e-3, warmup: 50, min_lr_ratio: 0.1, weight_decay: 0.01, grad_clip: 1.0, eval_every: 250, ckpt_every: 250 }
+        Self { steps: 1000, batch_size: 32, lr: 3e-3, warmup: 50, min_lr_ratio: 0.1, weight_decay: 0.01, grad_clip: 1.0, eval_every: 200, ckpt_every: 200 }
     }
 }
 
@@ -218,7 +218,9 @@ impl Default for RunConfig {
             runs_dir: "runs".into(),
             seed: 0,
             workers: 0,
-            world: World::default(),
+            // Difficulty 3 (5-item lists, numbers to 100) is out of reach of a model
+            // trained for minutes; the paper profile keeps it.
+            world: World { max_difficulty: 2, ..World::default() },
             model: ModelConfig::default(),
             data: DataConfig::default(),
             judge: JudgeConfig::default(),
@@ -247,6 +249,7 @@ impl RunConfig {
         match p {
             Profile::Default => {}
             Profile::Paper => {
+                c.world.max_difficulty = 3;
                 c.judge.prompt = JudgePrompt::Paper;
                 c.model.max_len = 1024;
                 c.judge.max_new_tokens = 160;
@@ -260,12 +263,13 @@ impl RunConfig {
             }
             Profile::Smoke => {
                 c.name = "smoke".into();
-                c.model = ModelConfig { vocab_size: 384, hidden_size: 32, intermediate_size: 64, num_layers: 2, num_heads: 2, num_kv_heads: 1, max_len: 160 };
+                c.model = ModelConfig { vocab_size: 512, hidden_size: 64, intermediate_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 2, max_len: 192 };
                 c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true };
-                c.sft = TrainConfig { steps: 12, batch_size: 8, warmup: 2, eval_every: 6, ckpt_every: 4, ..TrainConfig::default() };
+                c.sft = TrainConfig { steps: 250, batch_size: 16, warmup: 10, eval_every: 50, ckpt_every: 50, ..TrainConfig::default() };
                 c.judge.samples = 2;
-                c.judge.max_new_tokens = 12;
-                c.iterate.new_prompts = 24;
+                c.judge.max_new_tokens = 32;
+                c.iterate.iterations = 1;
+                c.iterate.new_prompts = 32;
                 c.iterate.n_candidates = 3;
                 c.iterate.max_new_tokens = 8;
                 c.iterate.batch_size = 8;

@@ -2,7 +2,7 @@
 //! and M_{t+1} is trained by DPO on the resulting preference pairs.
 use crate::candidates::{self, CandidateSet};
 use crate::config::RunConfig;
-use crate::pairs::{self, Pair};
+use crate::pairs;
 use crate::rundir::RunDir;
 use crate::selfjudge::{self, Judged};
 use crate::train::Metrics;
@@ -60,6 +60,11 @@ pub struct IterSummary {
     pub grader_mean_candidates: f64,
     /// Fraction of pairs whose chosen response the grader also scores higher.
     pub pairs_agreeing_with_grader: f64,
+    /// Fraction of pairs the grader scores equal, and the fraction it scores the other way.
+    #[serde(default)]
+    pub pairs_tied_by_grader: f64,
+    #[serde(default)]
+    pub pairs_against_grader: f64,
     /// DPO validation metrics of the kept checkpoint.
     pub dpo_valid: Metrics,
     pub dpo_best_step: usize,
@@ -161,17 +166,21 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary>
         let t = tasks.get(&j.prompt_id).copied();
         j.responses.iter().filter_map(move |r| t.map(|t| world::grade(t, r).score as f64))
     }));
-    sum.pairs_agreeing_with_grader = mean(all_pairs.iter().filter_map(|p| {
-        let t = tasks.get(&p.prompt_id)?;
-        Some(if world::grade(t, &p.chosen).score > world::grade(t, &p.rejected).score { 1.0 } else { 0.0 })
-    }));
+    let graded: Vec<std::cmp::Ordering> = all_pairs
+        .iter()
+        .filter_map(|p| {
+            let t = tasks.get(&p.prompt_id)?;
+            Some(world::grade(t, &p.chosen).score.cmp(&world::grade(t, &p.rejected).score))
+        })
+        .collect();
+    let share = |o: std::cmp::Ordering| mean(graded.iter().map(|g| (*g == o) as u8 as f64));
+    sum.pairs_agreeing_with_grader = share(std::cmp::Ordering::Greater);
+    sum.pairs_tied_by_grader = share(std::cmp::Ordering::Equal);
+    sum.pairs_against_grader = share(std::cmp::Ordering::Less);
     lap(&mut sum, "pairs");
 
     // 5. DPO from M_t against M_t, reference log-probs computed once.
-    let (train_pairs, valid_pairs): (Vec<Pair>, Vec<Pair>) = all_pairs
-        .iter()
-        .cloned()
-        .partition(|p| (world::split::stable_hash(&p.prompt) % 1000) as f64 >= cfg.dpo.valid_fraction * 1000.0);
+    let (train_pairs, valid_pairs) = pairs::split(&all_pairs, cfg.dpo.valid_fraction);
     if train_pairs.is_empty() || valid_pairs.is_empty() {
         return Err(Error::Stage(format!(
             "iteration {t}: {} training and {} validation pairs; nothing to train on (judge scores all tied?)",
@@ -209,7 +218,7 @@ pub fn render_summary(s: &IterSummary) -> String {
          prompts        {kept} kept of {gen} generated\n\
          candidates     {c} ({pf} judge samples unparsable, {un} candidates unscored)\n\
          self-scores    mean {ms:.2}, histogram 0..5 {h:?}\n\
-         grader view    candidates mean {gm:.2}; pairs agreeing with grader {pa:.1}%\n\
+         grader view    candidates mean {gm:.2}; pairs the grader agrees with {pa:.1}%, ties {pt:.1}%, disagrees {pd:.1}%\n\
          pairs          {p} (mean words chosen {lc:.1}, rejected {lr:.1}, all {la:.1})\n\
          DPO (valid)    loss {dl:.4}, reward accuracy {ra:.1}%, margin {mg:.3} at step {bs}\n\
          time           {secs}\n",
@@ -224,6 +233,8 @@ pub fn render_summary(s: &IterSummary) -> String {
         h = s.self_score_hist,
         gm = s.grader_mean_candidates,
         pa = 100.0 * s.pairs_agreeing_with_grader,
+        pt = 100.0 * s.pairs_tied_by_grader,
+        pd = 100.0 * s.pairs_against_grader,
         p = s.pairs,
         lc = s.mean_len_chosen,
         lr = s.mean_len_rejected,

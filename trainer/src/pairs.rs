@@ -45,6 +45,24 @@ pub fn build(judged: &[Judged]) -> Vec<Pair> {
         .collect()
 }
 
+/// Splits pairs into training and validation by a stable hash of the prompt; when
+/// there are two or more pairs, each side gets at least one.
+pub fn split(pairs: &[Pair], valid_fraction: f64) -> (Vec<Pair>, Vec<Pair>) {
+    let key = |p: &Pair| world::split::stable_hash(&p.prompt) % 1000;
+    let cut = (valid_fraction * 1000.0) as u64;
+    let (mut valid, mut train): (Vec<Pair>, Vec<Pair>) = pairs.iter().cloned().partition(|p| key(p) < cut);
+    if pairs.len() >= 2 {
+        if valid.is_empty() {
+            let i = (0..train.len()).min_by_key(|&i| key(&train[i])).unwrap_or(0);
+            valid.push(train.remove(i));
+        } else if train.is_empty() {
+            let i = (0..valid.len()).max_by_key(|&i| key(&valid[i])).unwrap_or(0);
+            train.push(valid.remove(i));
+        }
+    }
+    (train, valid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +83,19 @@ mod tests {
         assert_eq!(select(&r, &[Some(5.0), Some(5.0), Some(1.0), Some(1.0)]), Some((0, 2)));
         // same text at both ends carries no preference
         assert_eq!(select(&s(&["x", "x"]), &[Some(5.0), Some(1.0)]), None);
+    }
+
+    #[test]
+    fn split_is_stable_and_never_leaves_a_side_empty() {
+        let mk = |i: usize| Pair { prompt_id: i, prompt: format!("p{i}"), chosen: "a".into(), rejected: "b".into(), chosen_score: 5.0, rejected_score: 1.0 };
+        let ps: Vec<Pair> = (0..200).map(mk).collect();
+        let (t, v) = split(&ps, 0.1);
+        assert_eq!(t.len() + v.len(), 200);
+        assert!(v.len() > 5 && v.len() < 40, "{}", v.len());
+        assert_eq!(split(&ps, 0.1), (t, v));
+        let (t, v) = split(&ps[..2], 0.1);
+        assert_eq!((t.len(), v.len()), (1, 1));
+        let (t, v) = split(&ps[..1], 0.1);
+        assert_eq!(t.len() + v.len(), 1);
     }
 }

@@ -20,10 +20,59 @@ fn filler(rng: &mut impl Rng, n: usize) -> String {
     (0..n.max(1)).map(|_| *FILLER.choose(rng).unwrap_or(&"well")).collect::<Vec<_>>().join(" ")
 }
 
+/// Model-like mistakes on a list answer: one to three edits, each a word from outside
+/// the input, a repeated input word, a dropped item, an inserted input word, or two
+/// neighbours swapped. This is what small models get wrong, so a judge trained on it
+/// must check a response against the instruction rather than its surface.
+pub fn plausible_errors(task: &Task, items: &[String], rng: &mut impl Rng) -> Vec<String> {
+    let upper = items.first().is_some_and(|w| w.chars().all(|c| !c.is_lowercase()) && w.chars().any(|c| c.is_alphabetic()));
+    let case = |w: &str| if upper { w.to_uppercase() } else { w.to_string() };
+    let outside: Vec<&str> = crate::vocab::WORDS.iter().copied().filter(|w| !task.relevant.iter().any(|r| r.eq_ignore_ascii_case(w))).collect();
+    let mut xs = items.to_vec();
+    for _ in 0..rng.gen_range(1..=3) {
+        let i = rng.gen_range(0..xs.len().max(1));
+        match rng.gen_range(0..5) {
+            0 if !xs.is_empty() => xs[i] = case(outside.choose(rng).unwrap_or(&"sun")),
+            1 if !xs.is_empty() => xs[i] = case(task.relevant.choose(rng).map(String::as_str).unwrap_or("sun")),
+            2 if xs.len() > 1 => {
+                xs.remove(i);
+            }
+            3 => xs.insert(i.min(xs.len()), case(task.relevant.choose(rng).map(String::as_str).unwrap_or("sun"))),
+            _ if xs.len() > 1 => {
+                let j = i.min(xs.len() - 2);
+                xs.swap(j, j + 1);
+            }
+            _ => {}
+        }
+    }
+    if xs.is_empty() {
+        xs.push(case(outside.choose(rng).unwrap_or(&"sun")));
+    }
+    xs
+}
+
 /// A response aimed at quality `level` (0..=5) for `task`. The aim is loose: the
 /// label of a corrupted response is always what the grader gives it.
 pub fn corrupt(task: &Task, level: u8, rng: &mut impl Rng) -> String {
     let extra = rng.gen_bool(0.25) && level < 4;
+    // Half of the imperfect answers are model-like mistakes, whatever level was aimed at.
+    if (1..=3).contains(&level) && rng.gen_bool(0.5) {
+        let core = match &task.answer {
+            Answer::Items(items) => plausible_errors(task, items, rng).join(if task.reference.contains(", ") { ", " } else { " " }),
+            Answer::Number { value, unit } => {
+                let span = (value.abs() * 2).max(20);
+                let mut x = rng.gen_range(0..=span);
+                if x == *value {
+                    x += 1;
+                }
+                match unit {
+                    Some(u) => format!("{x} {u}"),
+                    None => x.to_string(),
+                }
+            }
+        };
+        return if extra { chatter(rng, &core) } else { core };
+    }
     let core = match (&task.answer, level) {
         (_, 5) => return task.reference.clone(),
         (_, 4) => return chatter(rng, &task.reference),

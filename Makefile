@@ -1,0 +1,60 @@
+# Self-rewarding language models in Rust.
+#   make iterate && make eval     the main job on the embedded default (2-core CPU, minutes)
+#   make test                     every test (what CI runs)
+# Variables: RUN=<name> (default: default), ITERS=<n> more iterations, PROFILE=default|paper|smoke,
+#            ARGS='--set key=value ...' extra config overrides, ALPACA_EVAL_DIR=<alpaca_eval checkout>.
+
+RUN ?= default
+PROFILE ?= default
+ITERS ?=
+ARGS ?=
+ALPACA_EVAL_DIR ?= ../shared/data/alpaca_eval
+CARGO ?= cargo
+BIN := target/release
+
+ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
+
+.PHONY: build iterate eval test bench alpaca-leaderboard agreement check-transformers clean-run
+
+build:
+	$(CARGO) build --release --bins
+
+## The self-rewarding loop: seed data, SFT (M1 + SFT baseline), then M1 -> M2 -> M3 (resumable).
+iterate: build
+	$(BIN)/srlm --profile $(PROFILE) --name $(RUN) $(ITERS_FLAG) $(ARGS) iterate
+
+## Evaluate the run: runs/$(RUN)/eval/{report.md,summary.json,*.png}.
+eval: build
+	$(BIN)/srlm-eval run --name $(RUN)
+
+## All tests, optimised build (tests train small models).
+test:
+	$(CARGO) test --release --workspace
+
+## AlpacaEval leaderboard from alpaca_eval's results/ folder.
+alpaca-leaderboard: build
+	mkdir -p target/alpaca_eval
+	$(BIN)/srlm-eval leaderboard --results $(ALPACA_EVAL_DIR)/results --annotator weighted_alpaca_eval_gpt4_turbo --out target/alpaca_eval/leaderboard.csv
+
+## Judge-vs-human agreement on the public MT-Bench and Open Assistant data.
+agreement: build
+	$(BIN)/srlm-eval agreement --mtbench ../shared/data/mtbench_human_judgments_derived/human_vs_gpt4pair_slim.csv \
+	  --oa ../shared/data/open-assistant/model/model_eval/manual/data/en_100_tree.jsonl
+
+## Speed against PyTorch on this CPU; writes target/bench/summary.json (sets up .venv with torch).
+bench: .venv/.ok
+	$(CARGO) build --release -p benchmarks
+	RAYON_NUM_THREADS=$${BENCH_THREADS:-1} .venv/bin/python benchmarks/run.py --threads $${BENCH_THREADS:-1}
+
+## Our checkpoints load in transformers' LlamaForCausalLM with equal logits (sets up .venv).
+check-transformers: .venv/.ok
+	$(CARGO) build --release -p benchmarks
+	.venv/bin/python benchmarks/check_transformers.py
+
+.venv/.ok:
+	python3 -m venv .venv
+	.venv/bin/pip install -q torch transformers safetensors
+	touch $@
+
+clean-run:
+	rm -rf runs/$(RUN)

@@ -1,0 +1,146 @@
+//! `bench`: times the engine on the benchmark Llama and prints one JSON object.
+//!
+//! ```text
+//! bench train    --hidden 256 --layers 4 --heads 4 --intermediate 688 --vocab 512 --batch 8 --seq 256
+//! bench generate --batch 8 --new-tokens 128
+//! bench write-checkpoint --out DIR   # a random checkpoint + ids + our logits, for check_transformers.py
+//! ```
+use anyhow::Result;
+use candle_core::{Device, Tensor};
+use clap::{Args, Parser, Subcommand};
+use engine::logprob::{sft_loss, SeqBatch};
+use engine::optim::{AdamW, AdamWParams};
+use engine::{Checkpoint, Config, SampleParams, Tokenizer};
+use std::time::Instant;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Clone)]
+struct Model {
+    #[arg(long, default_value_t = 256)]
+    hidden: usize,
+    #[arg(long, default_value_t = 4)]
+    layers: usize,
+    #[arg(long, default_value_t = 4)]
+    heads: usize,
+    #[arg(long, default_value_t = 688)]
+    intermediate: usize,
+    #[arg(long, default_value_t = 512)]
+    vocab: usize,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train-step (forward + backward + AdamW) and forward tokens/s.
+    Train {
+        #[command(flatten)]
+        m: Model,
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
+        #[arg(long, default_value_t = 256)]
+        seq: usize,
+        /// Timed steps (after 2 warm-up steps).
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+    },
+    /// Sampled generation tokens/s (KV cache, temperature 0.7, top-p 0.9), fixed length.
+    Generate {
+        #[command(flatten)]
+        m: Model,
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        #[arg(long, default_value_t = 16)]
+        prompt_tokens: usize,
+        #[arg(long, default_value_t = 128)]
+        new_tokens: usize,
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+    },
+    /// Writes a random checkpoint, token ids and our logits for a transformers comparison.
+    WriteCheckpoint {
+        #[command(flatten)]
+        m: Model,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+fn tokenizer(vocab: usize) -> Result<Tokenizer> {
+    let text: Vec<String> = (0..400).map(|i| format!("word{i} the quick brown fox {} jumps over {}", i * 7, i % 13)).collect();
+    Ok(Tokenizer::train(text.iter(), vocab)?)
+}
+
+fn model(m: &Model) -> Result<Checkpoint> {
+    let tok = tokenizer(m.vocab)?;
+    let cfg = Config::llama(m.vocab, m.hidden, m.intermediate, m.layers, m.heads, m.heads, 1024);
+    Ok(Checkpoint::init(&cfg, tok, 0, &engine::default_device())?)
+}
+
+fn ids(b: usize, t: usize, v: usize) -> Vec<u32> {
+    (0..b * t).map(|i| ((i * 7919 + 13) % (v - 8) + 4) as u32).collect()
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Train { m, batch, seq, steps } => {
+            let ck = model(&m)?;
+            let dev = Device::Cpu;
+            let v = ids(batch, seq + 1, m.vocab);
+            let pairs: Vec<(Vec<u32>, Vec<u32>)> = v.chunks(seq + 1).map(|r| (vec![r[0]], r[1..].to_vec())).collect();
+            let b = SeqBatch::new(&pairs, 0, seq, &dev)?;
+            let vars = ck.varmap.data().lock().unwrap().clone();
+            let mut opt = AdamW::new(&vars, AdamWParams { lr: 1e-4, ..Default::default() })?;
+            let mut step = || -> Result<()> {
+                let loss = sft_loss(&ck.model, &b)?;
+                let g = loss.backward()?;
+                opt.step(&g, 1e-4)?;
+                Ok(())
+            };
+            step()?;
+            step()?;
+            let t0 = Instant::now();
+            for _ in 0..steps {
+                step()?;
+            }
+            let train = (batch * seq * steps) as f64 / t0.elapsed().as_secs_f64();
+            let x = Tensor::from_vec(ids(batch, seq, m.vocab), (batch, seq), &dev)?;
+            let _ = ck.model.forward(&x)?;
+            let t0 = Instant::now();
+            for _ in 0..steps {
+                let _ = ck.model.forward(&x)?;
+            }
+            let fwd = (batch * seq * steps) as f64 / t0.elapsed().as_secs_f64();
+            let params = ck.config().num_parameters();
+            println!("{}", serde_json::json!({"train_tokens_per_s": train, "forward_tokens_per_s": fwd, "parameters": params}));
+        }
+        Cmd::Generate { m, batch, prompt_tokens, new_tokens, repeats } => {
+            let mut ck = model(&m)?;
+            ck.tokenizer.eos_ids.clear(); // fixed length: never stop early
+            let prompts: Vec<Vec<u32>> = ids(batch, prompt_tokens, m.vocab).chunks(prompt_tokens).map(|c| c.to_vec()).collect();
+            let params = SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: new_tokens, stop: vec![] };
+            let seeds: Vec<u64> = (0..batch as u64).collect();
+            let _ = engine::generate(&ck.model, &ck.tokenizer, &prompts, 1, &params, &seeds)?;
+            let t0 = Instant::now();
+            let mut n = 0;
+            for _ in 0..repeats {
+                n += engine::generate(&ck.model, &ck.tokenizer, &prompts, 1, &params, &seeds)?.iter().map(|g| g.tokens.len()).sum::<usize>();
+            }
+            println!("{}", serde_json::json!({"generate_tokens_per_s": n as f64 / t0.elapsed().as_secs_f64(), "tokens": n}));
+        }
+        Cmd::WriteCheckpoint { m, out } => {
+            let ck = model(&m)?;
+            ck.save(&out)?;
+            let x = ids(2, 17, m.vocab);
+            let t = Tensor::from_vec(x.clone(), (2, 17), &Device::Cpu)?;
+            let logits = ck.model.forward(&t)?.flatten_all()?.to_vec1::<f32>()?;
+            let j = serde_json::json!({"ids": x, "shape": [2, 17, m.vocab], "logits": logits});
+            std::fs::write(out.join("reference_logits.json"), j.to_string())?;
+            println!("wrote {}", out.display());
+        }
+    }
+    Ok(())
+}
