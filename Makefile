@@ -14,10 +14,14 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: build iterate eval test bench alpaca-leaderboard agreement check-transformers clean-run
+.PHONY: build sft iterate eval test bench alpaca-leaderboard agreement check-transformers clean-run
 
 build:
 	$(CARGO) build --release --bins
+
+## Seed data and SFT only: M1 (IFT + EFT) and the SFT baseline (IFT only).
+sft: build
+	$(BIN)/srlm --profile $(PROFILE) --name $(RUN) $(ARGS) sft
 
 ## The self-rewarding loop: seed data, SFT (M1 + SFT baseline), then M1 -> M2 -> M3 (resumable).
 iterate: build

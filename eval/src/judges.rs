@@ -12,7 +12,9 @@ pub enum JudgeBackend {
     /// The world's programmatic grader (the embedded default's ground truth).
     Grader,
     /// A checkpoint as an LLM judge with a judge prompt, K samples averaged.
-    Checkpoint { path: std::path::PathBuf, samples: usize },
+    Checkpoint { path: std::path::PathBuf, prompt: engine::judge::JudgePrompt, samples: usize },
+    /// An OpenAI-compatible chat-completions endpoint.
+    Remote(crate::remote::RemoteConfig),
 }
 
 /// The world's grader as a judge: knows the task behind each instruction.
@@ -38,10 +40,10 @@ impl Judge for GraderJudge {
 
 /// Wraps a judge with an on-disk cache keyed by judge name + instruction + response,
 /// so re-running never re-judges.
-pub struct CachedJudge<J: Judge> {
-    pub inner: J,
+pub struct CachedJudge<J: Judge + ?Sized> {
     pub path: std::path::PathBuf,
     cache: HashMap<String, Judgment>,
+    pub inner: Box<J>,
 }
 
 fn key(judge: &str, i: &str, r: &str) -> String {
@@ -49,8 +51,8 @@ fn key(judge: &str, i: &str, r: &str) -> String {
     format!("{h:016x}")
 }
 
-impl<J: Judge> CachedJudge<J> {
-    pub fn new(inner: J, path: std::path::PathBuf) -> crate::Result<Self> {
+impl<J: Judge + ?Sized> CachedJudge<J> {
+    pub fn new(inner: Box<J>, path: std::path::PathBuf) -> crate::Result<Self> {
         let cache = if path.exists() {
             trainer::rundir::read_jsonl::<(String, Judgment)>(&path)?.into_iter().collect()
         } else {
@@ -70,7 +72,7 @@ impl<J: Judge> CachedJudge<J> {
     }
 }
 
-impl<J: Judge> Judge for CachedJudge<J> {
+impl<J: Judge + ?Sized> Judge for CachedJudge<J> {
     fn name(&self) -> String {
         self.inner.name()
     }
@@ -108,7 +110,7 @@ impl<J: Judge> Judge for CachedJudge<J> {
 
 /// Pointwise scores compared as a head-to-head verdict, judged in both orders
 /// (B-then-A flipped back); disagreement between orders is a tie.
-pub fn compare<J: Judge>(judge: &mut J, pairs: &[(String, String, String)]) -> Vec<crate::winrate::Verdict> {
+pub fn compare<J: Judge + ?Sized>(judge: &mut J, pairs: &[(String, String, String)]) -> Vec<crate::winrate::Verdict> {
     use crate::winrate::{both_orders, Verdict};
     let items: Vec<(String, String)> = pairs.iter().flat_map(|(i, a, b)| [(i.clone(), a.clone()), (i.clone(), b.clone())]).collect();
     let first = judge.judge(&items);

@@ -3,12 +3,14 @@
 //! judges behind one trait, and reports of self-rewarding runs.
 pub mod agreement;
 pub mod alpaca;
+pub mod compare;
 pub mod datasets;
 pub mod error;
 pub mod judges;
 pub mod lc;
 pub mod leaderboard;
 pub mod plots;
+pub mod remote;
 pub mod report;
 pub mod run;
 pub mod winrate;

@@ -40,6 +40,26 @@ enum Cmd {
         #[arg(long)]
         no_lc: bool,
     },
+    /// Head-to-head of two `model_outputs.json` files under a judge chosen by a TOML file
+    /// (`type = "grader"` with --prompts, `type = "checkpoint"`, or `type = "remote"`).
+    Compare {
+        #[arg(long)]
+        a: PathBuf,
+        #[arg(long)]
+        b: PathBuf,
+        /// TOML file with a `[judge]` table (see eval::judges::JudgeBackend); default: the grader.
+        #[arg(long)]
+        judge: Option<PathBuf>,
+        /// World prompts (`test_prompts.jsonl`) the grader needs.
+        #[arg(long)]
+        prompts: Option<PathBuf>,
+        /// Judgment cache (JSONL); re-running never re-judges.
+        #[arg(long, default_value = "target/judge_cache.jsonl")]
+        cache: PathBuf,
+        /// Where to write AlpacaEval annotations.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Judge-vs-human agreement on public data.
     Agreement {
         /// MT-Bench `human_vs_gpt4pair_slim.csv`: GPT-4 vs human per turn.
@@ -71,6 +91,41 @@ fn main() -> anyhow::Result<()> {
             engine::fsutil::write_atomic(&out, eval::leaderboard::to_csv(&rows).as_bytes())?;
             print!("{}", eval::leaderboard::to_csv(&rows));
             eprintln!("wrote {}", out.display());
+        }
+        Cmd::Compare { a, b, judge, prompts, cache, out } => {
+            use eval::judges::{CachedJudge, GraderJudge, JudgeBackend};
+            let backend: JudgeBackend = match judge {
+                None => JudgeBackend::Grader,
+                Some(p) => {
+                    #[derive(serde::Deserialize)]
+                    struct F {
+                        judge: JudgeBackend,
+                    }
+                    let text = std::fs::read_to_string(&p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                    toml::from_str::<F>(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?.judge
+                }
+            };
+            let xa: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&a)?;
+            let xb: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&b)?;
+            let ck;
+            let inner: Box<dyn engine::judge::Judge> = match backend {
+                JudgeBackend::Grader => {
+                    let p = prompts.ok_or_else(|| anyhow::anyhow!("the grader needs --prompts <test_prompts.jsonl>"))?;
+                    let recs: Vec<world::records::PromptRecord> = trainer::rundir::read_jsonl(&p)?;
+                    Box::new(GraderJudge { tasks: recs.into_iter().filter_map(|r| r.task.map(|t| (r.instruction, t))).collect() })
+                }
+                JudgeBackend::Checkpoint { path, prompt, samples } => {
+                    ck = engine::Checkpoint::load(&path, candle_core::DType::F32, &engine::default_device())?;
+                    Box::new(engine::judge::LlmJudge { model: &ck, name: format!("checkpoint:{}", path.display()), prompt, samples, params: engine::SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, stop: vec![] }, seed: 0, batch_size: 16 })
+                }
+                JudgeBackend::Remote(cfg) => Box::new(eval::remote::RemoteJudge::new(cfg)),
+            };
+            let mut j = CachedJudge::new(inner, cache)?;
+            let (h, ann) = eval::compare::compare_outputs(&xa, &xb, &mut j)?;
+            println!("{} vs {}: win {} tie {} loss {}; win rate {:.1}% ± {:.1} (ties half)", a.display(), b.display(), h.win, h.tie, h.loss, h.win_rate(), h.standard_error());
+            if let Some(o) = out {
+                eval::alpaca::write_json_array(&o, &ann)?;
+            }
         }
         Cmd::Agreement { mtbench, oa } => {
             if let Some(p) = mtbench {

@@ -1,0 +1,38 @@
+//! Two systems' outputs on one prompt set, judged pair by pair in both orders.
+use crate::alpaca::{Annotation, ModelOutput, Preference};
+use crate::judges::compare;
+use crate::winrate::{tally, HeadToHead, Verdict};
+use crate::{Error, Result};
+use engine::judge::Judge;
+
+/// Compares A's outputs with B's (matched by instruction) under `judge`; returns the
+/// tally from A's side and AlpacaEval annotations (B as `output_1`, A as `output_2`).
+pub fn compare_outputs(a: &[ModelOutput], b: &[ModelOutput], judge: &mut dyn Judge) -> Result<(HeadToHead, Vec<Annotation>)> {
+    let by_ins: std::collections::HashMap<&str, &ModelOutput> = b.iter().map(|o| (o.instruction.as_str(), o)).collect();
+    let mut triples = vec![];
+    let mut pairs = vec![];
+    for x in a {
+        let y = by_ins.get(x.instruction.as_str()).ok_or_else(|| Error::Invalid(format!("instruction {:?} of {} has no output from {}", x.instruction, x.generator, b.first().map_or("B", |o| o.generator.as_str()))))?;
+        triples.push((x.instruction.clone(), x.output.clone(), y.output.clone()));
+        pairs.push((x, *y));
+    }
+    let verdicts = compare(judge, &triples);
+    let ann = pairs
+        .iter()
+        .zip(&verdicts)
+        .map(|((x, y), v)| Annotation {
+            instruction: x.instruction.clone(),
+            output_1: y.output.clone(),
+            generator_1: y.generator.clone(),
+            output_2: x.output.clone(),
+            generator_2: x.generator.clone(),
+            annotator: judge.name(),
+            preference: Some(match v {
+                Verdict::A => Preference::SECOND,
+                Verdict::B => Preference::FIRST,
+                Verdict::Tie => Preference::DRAW,
+            }),
+        })
+        .collect();
+    Ok((tally(verdicts), ann))
+}

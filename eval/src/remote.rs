@@ -1,0 +1,134 @@
+//! A remote judge behind an OpenAI-compatible `/v1/chat/completions` endpoint.
+//!
+//! The API key is read from the environment variable the config names, sent only in
+//! the `Authorization` header and never logged. Each call has a timeout and is retried
+//! with backoff; a call that still fails is a typed `JudgeFailure::Backend`, never a tie
+//! or a made-up score. Plain `http://` works out of the box; `https://` needs the
+//! `tls` feature of this crate.
+use engine::judge::{aggregate, parse_score, Judge, JudgeFailure, JudgePrompt, Judgment};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Where and how to call the remote judge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// e.g. `https://api.openai.com/v1` or `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// Name of the environment variable that holds the API key (empty: no key).
+    pub api_key_env: String,
+    pub prompt: JudgePrompt,
+    /// Judgments sampled per response and averaged.
+    pub samples: usize,
+    pub temperature: f64,
+    pub max_tokens: usize,
+    pub timeout_secs: u64,
+    /// Attempts per call beyond the first.
+    pub retries: usize,
+}
+
+impl Default for RemoteConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "http://127.0.0.1:8000/v1".into(),
+            model: "gpt-4".into(),
+            api_key_env: "OPENAI_API_KEY".into(),
+            prompt: JudgePrompt::Paper,
+            samples: 1,
+            temperature: 0.0,
+            max_tokens: 256,
+            timeout_secs: 60,
+            retries: 3,
+        }
+    }
+}
+
+pub struct RemoteJudge {
+    pub cfg: RemoteConfig,
+    agent: ureq::Agent,
+    /// Pause before the first retry (doubles each time).
+    pub backoff: Duration,
+}
+
+#[derive(Deserialize)]
+struct ChatResponse {
+    choices: Vec<Choice>,
+}
+#[derive(Deserialize)]
+struct Choice {
+    message: Message,
+}
+#[derive(Deserialize)]
+struct Message {
+    content: String,
+}
+
+impl RemoteJudge {
+    pub fn new(cfg: RemoteConfig) -> Self {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(cfg.timeout_secs)).build();
+        Self { cfg, agent, backoff: Duration::from_millis(500) }
+    }
+
+    /// One chat completion; the error says what failed without echoing the key.
+    fn complete(&self, content: &str) -> Result<String, String> {
+        let url = format!("{}/chat/completions", self.cfg.base_url.trim_end_matches('/'));
+        let body = serde_json::json!({
+            "model": self.cfg.model,
+            "messages": [{"role": "user", "content": content}],
+            "temperature": self.cfg.temperature,
+            "max_tokens": self.cfg.max_tokens,
+        });
+        let key = if self.cfg.api_key_env.is_empty() { None } else { std::env::var(&self.cfg.api_key_env).ok() };
+        let mut last = String::new();
+        for attempt in 0..=self.cfg.retries {
+            if attempt > 0 {
+                std::thread::sleep(self.backoff * 2u32.pow(attempt as u32 - 1));
+            }
+            let mut req = self.agent.post(&url).set("Content-Type", "application/json");
+            if let Some(k) = &key {
+                req = req.set("Authorization", &format!("Bearer {k}"));
+            }
+            match req.send_json(body.clone()) {
+                Ok(resp) => match resp.into_json::<ChatResponse>() {
+                    Ok(r) => match r.choices.into_iter().next() {
+                        Some(c) => return Ok(c.message.content),
+                        None => last = "response has no choices".into(),
+                    },
+                    Err(e) => last = format!("unreadable response: {e}"),
+                },
+                Err(ureq::Error::Status(code, _)) if code == 429 || code >= 500 => last = format!("HTTP {code}"),
+                Err(ureq::Error::Status(code, _)) => return Err(format!("HTTP {code} from {url}")),
+                Err(e) => last = format!("{}", e.kind()),
+            }
+        }
+        Err(format!("{url}: {last} after {} attempts", self.cfg.retries + 1))
+    }
+}
+
+impl Judge for RemoteJudge {
+    fn name(&self) -> String {
+        format!("remote:{}", self.cfg.model)
+    }
+
+    fn judge(&mut self, items: &[(String, String)]) -> Vec<Result<Judgment, JudgeFailure>> {
+        let template = match self.cfg.prompt.template() {
+            Ok(t) => t,
+            Err(e) => return items.iter().map(|_| Err(JudgeFailure::Backend(e.to_string()))).collect(),
+        };
+        items
+            .iter()
+            .map(|(i, r)| {
+                let prompt = engine::judge::fill(&template, i, r);
+                let mut samples = vec![];
+                let mut texts = vec![];
+                for _ in 0..self.cfg.samples.max(1) {
+                    let text = self.complete(&prompt).map_err(JudgeFailure::Backend)?;
+                    samples.push(parse_score(&text, 5.0));
+                    texts.push(text);
+                }
+                aggregate(samples, texts)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,56 @@
+//! Judges behind the trait: the grader, the disk cache, both-order comparison.
+use engine::judge::{Judge, JudgeFailure, Judgment};
+use eval::alpaca::ModelOutput;
+use eval::judges::{CachedJudge, GraderJudge};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Scores a response by its length (capped at 5) and counts how many items it judged.
+struct Counting(Arc<AtomicUsize>);
+impl Judge for Counting {
+    fn name(&self) -> String {
+        "len".into()
+    }
+    fn judge(&mut self, items: &[(String, String)]) -> Vec<Result<Judgment, JudgeFailure>> {
+        self.0.fetch_add(items.len(), Ordering::SeqCst);
+        items.iter().map(|(_, r)| Ok(Judgment { score: (r.len() as f64).min(5.0), samples: vec![], texts: vec![] })).collect()
+    }
+}
+
+fn outs(gen: &str, xs: &[(&str, &str)]) -> Vec<ModelOutput> {
+    xs.iter().map(|(i, o)| ModelOutput { instruction: i.to_string(), output: o.to_string(), generator: gen.into(), dataset: "t".into() }).collect()
+}
+
+#[test]
+fn cache_never_rejudges_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.jsonl");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let items = vec![("q1".to_string(), "abc".to_string()), ("q2".to_string(), "abcdefg".to_string())];
+    let mut j = CachedJudge::new(Box::new(Counting(calls.clone())), path.clone()).unwrap();
+    let first: Vec<f64> = j.judge(&items).into_iter().map(|r| r.unwrap().score).collect();
+    assert_eq!(first, [3.0, 5.0]);
+    j.judge(&items);
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "cached items were judged again");
+    let mut j2 = CachedJudge::new(Box::new(Counting(calls.clone())), path).unwrap();
+    let again: Vec<f64> = j2.judge(&items).into_iter().map(|r| r.unwrap().score).collect();
+    assert_eq!(again, first);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn grader_head_to_head_in_both_orders() {
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(3);
+    let tasks: Vec<world::Task> = (0..3).map(|_| world::Family::Reverse.sample(&mut rng, 1)).collect();
+    let a: Vec<(&str, &str)> = vec![(&tasks[0].instruction, &tasks[0].reference), (&tasks[1].instruction, "cat"), (&tasks[2].instruction, &tasks[2].reference)];
+    let b: Vec<(&str, &str)> = vec![(&tasks[0].instruction, "hello"), (&tasks[1].instruction, &tasks[1].reference), (&tasks[2].instruction, &tasks[2].reference)];
+    let mut g = GraderJudge { tasks: tasks.iter().map(|t| (t.instruction.clone(), t.clone())).collect() };
+    let (h, ann) = eval::compare::compare_outputs(&outs("A", &a), &outs("B", &b), &mut g).unwrap();
+    assert_eq!((h.win, h.tie, h.loss), (1, 1, 1));
+    assert_eq!(ann[0].preference.unwrap().value(), 2.0); // A is output_2 and won
+    assert_eq!(ann[1].preference.unwrap().value(), 1.0);
+    assert_eq!(ann[2].preference.unwrap().value(), 1.5);
+    // An instruction B never answered is an error naming it.
+    let err = eval::compare::compare_outputs(&outs("A", &[("unseen", "x")]), &outs("B", &b), &mut g).unwrap_err().to_string();
+    assert!(err.contains("unseen"), "{err}");
+}
