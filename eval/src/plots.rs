@@ -20,25 +20,32 @@ fn err(e: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("plot: {e}"))
 }
 
-/// One line per series over the x labels; values may be missing (NaN).
-pub fn lines(path: &Path, title: &str, x: &[String], series: &[(&str, Vec<f64>)], y_range: (f64, f64)) -> Result<()> {
+type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+
+/// A white 720×420 chart with a title, one x tick per label, and the y range.
+fn frame<'a, 'b>(root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>, title: &str, x: &[String], y: (f64, f64)) -> Result<Chart<'a, 'b>> {
     register_font();
-    let root = BitMapBackend::new(path, (720, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(48)
-        .build_cartesian_2d(-0.5f64..(x.len() as f64 - 0.5), y_range.0..y_range.1)
+        .build_cartesian_2d(-0.5f64..(x.len() as f64 - 0.5), y.0..y.1)
         .map_err(err)?;
-    let labels = x.to_vec();
     chart
         .configure_mesh()
         .x_labels(x.len().max(2))
-        .x_label_formatter(&|v| labels.get(v.round() as usize).cloned().unwrap_or_default())
+        .x_label_formatter(&|v| x.get(v.round() as usize).cloned().unwrap_or_default())
         .draw()
         .map_err(err)?;
+    Ok(chart)
+}
+
+/// One line per series over the x labels; values may be missing (NaN).
+pub fn lines(path: &Path, title: &str, x: &[String], series: &[(&str, Vec<f64>)], y_range: (f64, f64)) -> Result<()> {
+    let root = BitMapBackend::new(path, (720, 420)).into_drawing_area();
+    let mut chart = frame(&root, title, x, y_range)?;
     for (k, (name, ys)) in series.iter().enumerate() {
         let color = Palette99::pick(k).to_rgba();
         let pts: Vec<(f64, f64)> = ys.iter().enumerate().filter(|(_, y)| y.is_finite()).map(|(i, y)| (i as f64, *y)).collect();
@@ -55,23 +62,8 @@ pub fn lines(path: &Path, title: &str, x: &[String], series: &[(&str, Vec<f64>)]
 
 /// Grouped bars: for each group (x label), one bar per series.
 pub fn bars(path: &Path, title: &str, groups: &[String], series: &[(&str, Vec<f64>)], y_max: f64) -> Result<()> {
-    register_font();
     let root = BitMapBackend::new(path, (720, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(48)
-        .build_cartesian_2d(-0.5f64..(groups.len() as f64 - 0.5), 0f64..y_max)
-        .map_err(err)?;
-    let labels = groups.to_vec();
-    chart
-        .configure_mesh()
-        .x_labels(groups.len().max(2))
-        .x_label_formatter(&|v| labels.get(v.round() as usize).cloned().unwrap_or_default())
-        .draw()
-        .map_err(err)?;
+    let mut chart = frame(&root, title, groups, (0.0, y_max))?;
     let n = series.len().max(1) as f64;
     let w = 0.8 / n;
     for (k, (name, ys)) in series.iter().enumerate() {

@@ -39,14 +39,16 @@ pub fn make_eft(
     per_group: usize,
     rebalance: bool,
     prompt: &JudgePrompt,
-) -> Result<Vec<EftExample>> {
+) -> Result<(Vec<EftExample>, Vec<PromptRecord>)> {
     let template = prompt.template()?;
     let quota = n.div_ceil(6);
     let mut counts = [0usize; 6];
     let mut out: Vec<EftExample> = Vec::with_capacity(n);
     let mut group = 0;
+    let mut tasks = vec![];
     while out.len() < n {
         let t = w.sample(rng, split);
+        tasks.push(PromptRecord { id: group, instruction: t.instruction.clone(), task: Some(t.clone()) });
         let mut levels: Vec<u8> = (0..=5).collect();
         rand::seq::SliceRandom::shuffle(levels.as_mut_slice(), rng);
         let mut added = 0;
@@ -74,7 +76,7 @@ pub fn make_eft(
         }
         group += 1;
     }
-    Ok(out)
+    Ok((out, tasks))
 }
 
 /// Held-out test prompts.
@@ -101,10 +103,10 @@ pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     let prompt = &cfg.judge.prompt;
     let ift = make_ift(w, &mut rng, d.ift, Split::Train);
     let ift_valid = make_ift(w, &mut rng, (d.ift / 20).max(8), Split::Valid);
-    let eft = make_eft(w, &mut rng, d.eft_train, Split::Train, 2, d.rebalance_eft, prompt)?;
-    let eft_valid = make_eft(w, &mut rng, (d.eft_train / 20).max(8), Split::Valid, 2, d.rebalance_eft, prompt)?;
+    let (eft, eft_tasks) = make_eft(w, &mut rng, d.eft_train, Split::Train, 2, d.rebalance_eft, prompt)?;
+    let (eft_valid, _) = make_eft(w, &mut rng, (d.eft_train / 20).max(8), Split::Valid, 2, d.rebalance_eft, prompt)?;
     // Held-out judge set: groups of 4 responses to one test instruction.
-    let eft_eval = make_eft(w, &mut rng, d.eft_eval, Split::Test, 4, d.rebalance_eft, prompt)?;
+    let (eft_eval, _) = make_eft(w, &mut rng, d.eft_eval, Split::Test, 4, d.rebalance_eft, prompt)?;
     let test = make_prompts(w, &mut rng, d.test_prompts, Split::Test);
     // Tokenizer corpus: the world's text, all splits, and the chat/judge templates.
     let mut corpus: Vec<String> = vec![];
@@ -121,6 +123,7 @@ pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     run.write_jsonl("seed/ift.jsonl", &ift)?;
     run.write_jsonl("seed/ift_valid.jsonl", &ift_valid)?;
     run.write_jsonl("seed/eft_train.jsonl", &eft)?;
+    run.write_jsonl("seed/eft_train_tasks.jsonl", &eft_tasks)?;
     run.write_jsonl("seed/eft_valid.jsonl", &eft_valid)?;
     run.write_jsonl("seed/eft_eval.jsonl", &eft_eval)?;
     run.write_jsonl("seed/test_prompts.jsonl", &test)?;

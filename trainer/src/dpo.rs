@@ -18,10 +18,15 @@ pub struct PairLogps {
     pub rejected: f64,
 }
 
-/// `log σ(x)`, computed stably as `-(relu(-x) + log(1 + exp(-|x|)))`.
+/// `log σ(x) = −softplus(−x)`, smooth everywhere: `softplus(y) = log(1 + e^y)` for
+/// `y ≤ 20` and `y` beyond (where they agree to 2e-9). A kinked form such as
+/// `relu(y) + log(1 + e^{−|y|})` has the wrong subgradient at 0, which is exactly
+/// where every pair starts (policy = reference).
 fn log_sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
-    let sp = (x.neg()?.relu()? + (x.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
-    sp.neg()
+    let y = x.neg()?;
+    let small = (y.clamp(-80.0, 20.0)?.exp()? + 1.0)?.log()?;
+    let softplus = y.gt(20.0)?.where_cond(&y, &small)?;
+    softplus.neg()
 }
 
 /// The DPO loss of a batch from policy and reference log-probs, all `(b)`; returns the

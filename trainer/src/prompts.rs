@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn filters_name_their_reason() {
-        let cfg = IterateConfig::default();
+        let cfg = IterateConfig { rouge_threshold: 0.7, ..IterateConfig::default() };
         let mut vocab = HashMap::new();
         let pool_text = ["Reverse the list: cat dog sun moon"];
         let pool: Vec<Vec<u32>> = pool_text.iter().map(|p| intern(&mut vocab, p)).collect();

@@ -6,7 +6,7 @@ use crate::train::{train, Metrics, Progress};
 use crate::Result;
 use engine::logprob::{sft_loss, SeqBatch};
 use engine::{Checkpoint, Config, Tokenizer};
-use world::records::{EftExample, IftExample};
+use world::records::{EftExample, IftExample, PromptRecord};
 
 /// Tokenised (prompt, response) pairs.
 pub type Pairs = Vec<(Vec<u32>, Vec<u32>)>;
@@ -66,30 +66,116 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
     Ok(progress)
 }
 
-/// Makes M1 (IFT + EFT) and the SFT baseline (IFT only), each skipped when done.
+/// EFT examples whose responses the SFT baseline wrote: two samples (temperature 1)
+/// for each EFT training instruction, labelled by the grader.
+pub fn model_eft(cfg: &RunConfig, run: &RunDir) -> Result<Vec<EftExample>> {
+    let ck = Checkpoint::load(&run.path("sft_baseline"), candle_core::DType::F32, &engine::default_device())?;
+    let template = cfg.judge.prompt.template()?;
+    let tasks: Vec<world::Task> = run.read_jsonl::<PromptRecord>("seed/eft_train_tasks.jsonl")?.into_iter().filter_map(|p| p.task).collect();
+    let params = engine::SampleParams { temperature: 1.0, top_p: 1.0, max_new_tokens: cfg.iterate.max_new_tokens, stop: vec![] };
+    let per = 2;
+    crate::stage::chunked(run, "seed/eft_model", "EFT samples", &tasks, cfg.iterate.batch_size, cfg.workers(), |c, ts| {
+        let ids = ts.iter().map(|t| ck.tokenizer.encode_prompt(&t.instruction)).collect::<engine::Result<Vec<_>>>()?;
+        let seeds: Vec<u64> = (0..ts.len() * per).map(|k| crate::candidates::sample_seed(cfg.seed, 7, c, k)).collect();
+        let gens = engine::generate(&ck.model, &ck.tokenizer, &ids, per, &params, &seeds)?;
+        let mut v = vec![];
+        for (k, (t, g)) in ts.iter().zip(gens.chunks(per)).enumerate() {
+            for x in g {
+                let response = x.text.trim().to_string();
+                let gr = world::grade(t, &response);
+                v.push(EftExample {
+                    group: c * cfg.iterate.batch_size + k,
+                    prompt: engine::judge::fill(&template, &t.instruction, &response),
+                    target: crate::data::eft_target(&gr),
+                    instruction: t.instruction.clone(),
+                    response,
+                    score: gr.score,
+                    family: t.family.clone(),
+                });
+            }
+        }
+        Ok(v)
+    })
+}
+
+/// Mixes model-written EFT examples with corruption-model ones so each score 0-5 keeps
+/// an equal share (as far as the pools allow), `model_fraction` of them model-written.
+pub fn mix_eft(corrupt: &[EftExample], model: &[EftExample], n: usize, model_fraction: f64) -> Vec<EftExample> {
+    let quota = n.div_ceil(6);
+    let model_quota = ((quota as f64) * model_fraction).round() as usize;
+    let mut counts = [0usize; 6];
+    let mut out = vec![];
+    for e in model {
+        let s = e.score as usize;
+        if counts[s] < model_quota {
+            counts[s] += 1;
+            out.push(e.clone());
+        }
+    }
+    for e in corrupt {
+        let s = e.score as usize;
+        if counts[s] < quota && out.len() < n {
+            counts[s] += 1;
+            out.push(e.clone());
+        }
+    }
+    out
+}
+
+/// Makes the SFT baseline (IFT only), the EFT training set, and M1 (IFT + EFT), each
+/// skipped when done.
 pub fn run_sft(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     let tok = Tokenizer::from_file(&run.path("seed/tokenizer.json"))?;
-    let ift = encode_ift(&tok, &run.read_jsonl("seed/ift.jsonl")?)?;
+    let ift_rows: Vec<IftExample> = run.read_jsonl("seed/ift.jsonl")?;
+    let ift = encode_ift(&tok, &ift_rows)?;
     let ift_valid = encode_ift(&tok, &run.read_jsonl("seed/ift_valid.jsonl")?)?;
-    let eft = encode_eft(&tok, &run.read_jsonl("seed/eft_train.jsonl")?)?;
     let eft_valid = encode_eft(&tok, &run.read_jsonl("seed/eft_valid.jsonl")?)?;
-    let m1 = |_: ()| -> Result<()> {
-        if !run.is_done("m1") {
-            let train_data: Pairs = ift.iter().chain(eft.iter()).cloned().collect();
-            let valid: Pairs = ift_valid.iter().chain(eft_valid.iter()).cloned().collect();
-            train_sft(cfg, run, "m1", train_data, valid)?;
-            run.mark_done("m1")?;
+    // One after the other, each using every core through data parallelism. The
+    // baseline comes first: its own responses become part of M1's judge training data.
+    if !run.is_done("sft_baseline") {
+        train_sft(cfg, run, "sft_baseline", ift.clone(), ift_valid.clone())?;
+        run.mark_done("sft_baseline")?;
+    }
+    if !run.is_done("seed/eft_mixed") {
+        let pool: Vec<EftExample> = run.read_jsonl("seed/eft_train.jsonl")?;
+        let mixed = if cfg.data.eft_model_fraction > 0.0 {
+            let from_model = model_eft(cfg, run)?;
+            mix_eft(&pool, &from_model, cfg.data.eft_train, cfg.data.eft_model_fraction)
+        } else {
+            pool.into_iter().take(cfg.data.eft_train).collect()
+        };
+        run.write_jsonl("seed/eft_train_mixed.jsonl", &mixed)?;
+        run.mark_done("seed/eft_mixed")?;
+    }
+    if !run.is_done("m1") {
+        let eft = encode_eft(&tok, &run.read_jsonl("seed/eft_train_mixed.jsonl")?)?;
+        let train_data: Pairs = ift.iter().chain(eft.iter()).cloned().collect();
+        let valid: Pairs = ift_valid.iter().chain(eft_valid.iter()).cloned().collect();
+        train_sft(cfg, run, "m1", train_data, valid)?;
+        run.mark_done("m1")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(score: u8, tag: &str) -> EftExample {
+        EftExample { group: 0, instruction: tag.into(), response: String::new(), prompt: String::new(), target: String::new(), score, family: String::new() }
+    }
+
+    #[test]
+    fn mixing_keeps_scores_balanced_and_the_model_share() {
+        // 12 examples: quota 2 per score, 1 of each from the model where it has one.
+        let model: Vec<EftExample> = [1, 1, 1, 2, 2, 3].iter().map(|s| ex(*s, "model")).collect();
+        let corrupt: Vec<EftExample> = (0..6).flat_map(|s| [ex(s, "corrupt"), ex(s, "corrupt"), ex(s, "corrupt")]).collect();
+        let m = mix_eft(&corrupt, &model, 12, 0.5);
+        assert_eq!(m.len(), 12);
+        for s in 0..6u8 {
+            assert_eq!(m.iter().filter(|e| e.score == s).count(), 2, "score {s}");
         }
-        Ok(())
-    };
-    let baseline = |_: ()| -> Result<()> {
-        if !run.is_done("sft_baseline") {
-            train_sft(cfg, run, "sft_baseline", ift.clone(), ift_valid.clone())?;
-            run.mark_done("sft_baseline")?;
-        }
-        Ok(())
-    };
-    // One after the other, each using every core through data parallelism.
-    m1(())?;
-    baseline(())
+        let from_model: Vec<u8> = m.iter().filter(|e| e.instruction == "model").map(|e| e.score).collect();
+        assert_eq!(from_model, [1, 2, 3]);
+    }
 }
