@@ -7,6 +7,7 @@ use common::*;
 use trainer::RunDir;
 
 #[derive(serde::Deserialize)]
+#[allow(dead_code)]
 struct Baseline {
     pairwise_accuracy: f64,
     exact_match: f64,

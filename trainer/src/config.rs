@@ -52,7 +52,7 @@ pub struct DataConfig {
 
 impl Default for DataConfig {
     fn default() -> Self {
-        Self { ift: 3200, eft_train: 1630, eft_eval: 541, test_prompts: 256, rebalance_eft: true, eft_model_fraction: 0.5 }
+        Self { ift: 3200, eft_train: 1630, eft_eval: 541, test_prompts: 256, rebalance_eft: true, eft_model_fraction: 0.0 }
     }
 }
 
@@ -273,7 +273,7 @@ impl RunConfig {
             Profile::Smoke => {
                 c.name = "smoke".into();
                 c.model = ModelConfig { vocab_size: 512, hidden_size: 64, intermediate_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 2, max_len: 192 };
-                c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true, eft_model_fraction: 0.5 };
+                c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true, eft_model_fraction: 0.0 };
                 c.sft = TrainConfig { steps: 250, batch_size: 16, warmup: 10, eval_every: 50, ckpt_every: 50, ..TrainConfig::default() };
                 c.judge.samples = 2;
                 c.judge.max_new_tokens = 32;

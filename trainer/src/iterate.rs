@@ -24,9 +24,13 @@ pub fn prepare(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         let old_cfg: RunConfig = toml::from_str(&old).map_err(|e| Error::Config(format!("{}: {}", p.display(), e.message())))?;
         let mut a = old_cfg.clone();
         let mut b = cfg.clone();
-        // More iterations may be asked of a finished run; nothing else may change.
-        a.iterate.iterations = 0;
-        b.iterate.iterations = 0;
+        // More iterations may be asked of a finished run, and a run folder may be moved
+        // or renamed; nothing else may change.
+        for c in [&mut a, &mut b] {
+            c.iterate.iterations = 0;
+            c.runs_dir = Default::default();
+            c.name = String::new();
+        }
         if a != b {
             return Err(Error::Config(format!(
                 "{} was made with another config; use another --name or delete the run folder",
