@@ -9,6 +9,7 @@ pub mod error;
 pub mod judges;
 pub mod lc;
 pub mod leaderboard;
+pub mod pairwise;
 pub mod plots;
 pub mod remote;
 pub mod report;

@@ -54,3 +54,26 @@ fn grader_head_to_head_in_both_orders() {
     let err = eval::compare::compare_outputs(&outs("A", &[("unseen", "x")]), &outs("B", &b), &mut g).unwrap_err().to_string();
     assert!(err.contains("unseen"), "{err}");
 }
+
+#[test]
+fn pairwise_llm_judge_runs_both_orders_and_reports_position_bias() {
+    // An untrained tiny model: its verdicts are noise, but every pair gets a verdict, an
+    // order disagreement becomes a tie, and failures are counted rather than guessed.
+    let text: Vec<String> = (0..50).map(|i| format!("Preferred: A Preferred: B response {i}")).collect();
+    let tok = engine::Tokenizer::train(text.iter(), 300).unwrap();
+    let cfg = engine::Config::llama(tok.vocab_size(), 16, 32, 1, 2, 2, 512);
+    let ck = engine::Checkpoint::init(&cfg, tok, 1, &candle_core::Device::Cpu).unwrap();
+    let j = eval::pairwise::PairwiseLlmJudge { model: &ck, params: engine::SampleParams { temperature: 1.0, top_p: 1.0, max_new_tokens: 6, stop: vec![] }, seed: 3, batch_size: 4 };
+    let triples: Vec<(String, String, String)> = (0..6).map(|i| (format!("q{i}"), "a".to_string(), "b".to_string())).collect();
+    let r = j.compare(&triples).unwrap();
+    assert_eq!(r.verdicts.len(), 6);
+    // 6 pairs × 2 orders; an unreadable verdict makes its pair a tie, never a win.
+    let untied = r.verdicts.iter().filter(|v| **v != eval::winrate::Verdict::Tie).count();
+    assert!(untied <= 6 - r.failures.min(6) || r.failures < 6, "{r:?}");
+    if r.failures == 12 {
+        assert_eq!(untied, 0);
+        assert_eq!(r.position_bias, 0.0);
+    }
+    assert!((0.0..=1.0).contains(&r.position_bias));
+    assert_eq!(j.compare(&triples).unwrap(), r, "seeded: the same verdicts again");
+}
