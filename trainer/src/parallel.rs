@@ -11,22 +11,6 @@ pub fn one_thread_per_job() {
     }
 }
 
-/// Runs `a` and `b`, side by side when `workers > 1`.
-pub fn join<A: Send, B: Send>(workers: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    if workers < 2 {
-        return (a(), b());
-    }
-    std::thread::scope(|s| {
-        let hb = s.spawn(b);
-        let ra = a();
-        let rb = match hb.join() {
-            Ok(r) => r,
-            Err(p) => std::panic::resume_unwind(p),
-        };
-        (ra, rb)
-    })
-}
-
 /// Maps `f` over `items` with up to `workers` threads, keeping order.
 pub fn map<T: Sync, R: Send>(workers: usize, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     if workers < 2 || items.len() < 2 {
