@@ -13,6 +13,8 @@ pub enum JudgeBackend {
     Grader,
     /// A checkpoint as an LLM judge with a judge prompt, K samples averaged.
     Checkpoint { path: std::path::PathBuf, prompt: engine::judge::JudgePrompt, samples: usize },
+    /// A checkpoint with the pairwise prompt (`Preferred: A|B`), both orders.
+    CheckpointPairwise { path: std::path::PathBuf },
     /// An OpenAI-compatible chat-completions endpoint.
     Remote(crate::remote::RemoteConfig),
 }

@@ -15,7 +15,9 @@ pub struct PairwiseLlmJudge<'a> {
 /// Verdicts in both orders and how often the first-shown response won.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairwiseResult {
-    pub verdicts: Vec<Verdict>,
+    /// Per pair; `None` when either order's verdict could not be read (a failure is
+    /// never counted as a tie).
+    pub verdicts: Vec<Option<Verdict>>,
     /// Share of parsed single-order verdicts that picked the response shown first.
     pub position_bias: f64,
     /// Single-order judgments that could not be read.
@@ -68,18 +70,11 @@ impl PairwiseLlmJudge<'_> {
                         Err(_) => failures += 1,
                     }
                 }
-                let v1 = match x {
-                    Ok(true) => Verdict::A,
-                    Ok(false) => Verdict::B,
-                    Err(_) => Verdict::Tie,
-                };
-                // second order showed B first: "first preferred" means B
-                let v2 = match y {
-                    Ok(true) => Verdict::B,
-                    Ok(false) => Verdict::A,
-                    Err(_) => Verdict::Tie,
-                };
-                both_orders(v1, v2)
+                let (Ok(x), Ok(y)) = (x, y) else { return None };
+                let v1 = if *x { Verdict::A } else { Verdict::B };
+                // the second order showed B first: "first preferred" means B
+                let v2 = if *y { Verdict::B } else { Verdict::A };
+                Some(both_orders(v1, v2))
             })
             .collect();
         Ok(PairwiseResult { verdicts, position_bias: firsts as f64 / decided.max(1) as f64, failures })

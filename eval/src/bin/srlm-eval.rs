@@ -117,7 +117,25 @@ fn main() -> anyhow::Result<()> {
             let xa: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&a)?;
             let xb: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&b)?;
             let ck;
+            if let JudgeBackend::CheckpointPairwise { path } = &backend {
+                let ck = engine::Checkpoint::load(path, candle_core::DType::F32, &engine::default_device())?;
+                let j = eval::pairwise::PairwiseLlmJudge { model: &ck, params: engine::SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: 64, stop: vec![] }, seed: 0, batch_size: 16 };
+                let by_ins: std::collections::HashMap<&str, &eval::alpaca::ModelOutput> = xb.iter().map(|o| (o.instruction.as_str(), o)).collect();
+                let mut triples = vec![];
+                for x in &xa {
+                    let y = by_ins.get(x.instruction.as_str()).ok_or_else(|| anyhow::anyhow!("{}: instruction {:?} has no output in {}", a.display(), x.instruction, b.display()))?;
+                    triples.push((x.instruction.clone(), x.output.clone(), y.output.clone()));
+                }
+                let r = j.compare(&triples)?;
+                let h = eval::winrate::tally(r.verdicts.iter().flatten().copied());
+                if h.total() == 0 {
+                    anyhow::bail!("no readable verdict from {} in {} pairs ({} single-order failures): is the model trained on the pairwise prompt?", path.display(), r.verdicts.len(), r.failures);
+                }
+                println!("{} vs {}: win {} tie {} loss {}; win rate {:.1}% ± {:.1} (ties half); position bias {:.1}% first; {} pairs left out for unreadable verdicts ({} single-order failures)", a.display(), b.display(), h.win, h.tie, h.loss, h.win_rate(), h.standard_error(), 100.0 * r.position_bias, r.verdicts.iter().filter(|v| v.is_none()).count(), r.failures);
+                return Ok(());
+            }
             let inner: Box<dyn engine::judge::Judge> = match backend {
+                JudgeBackend::CheckpointPairwise { .. } => unreachable!("handled above"),
                 JudgeBackend::Grader => {
                     let p = prompts.ok_or_else(|| anyhow::anyhow!("the grader needs --prompts <test_prompts.jsonl>"))?;
                     let recs: Vec<world::records::PromptRecord> = trainer::rundir::read_jsonl(&p)?;
