@@ -1,4 +1,6 @@
-//! Two systems' outputs on one prompt set, judged pair by pair in both orders.
+//! Two systems' outputs on one prompt set, judged pair by pair by a pointwise judge
+//! (each response scored alone, so presentation order cannot matter; pairwise judges
+//! run both orders in `crate::pairwise`).
 use crate::alpaca::{Annotation, ModelOutput, Preference};
 use crate::judges::compare;
 use crate::winrate::{tally, HeadToHead, Verdict};

@@ -82,6 +82,9 @@ impl<J: Judge + ?Sized> Judge for CachedJudge<J> {
         let name = self.inner.name();
         let missing: Vec<(String, String)> =
             items.iter().filter(|(i, r)| !self.cache.contains_key(&key(&name, i, r))).cloned().collect();
+        if missing.is_empty() {
+            return items.iter().map(|(i, r)| Ok(self.cache[&key(&name, i, r)].clone())).collect();
+        }
         let fresh = self.inner.judge(&missing);
         let mut failed: HashMap<String, JudgeFailure> = HashMap::new();
         for ((i, r), res) in missing.iter().zip(fresh) {
@@ -110,28 +113,21 @@ impl<J: Judge + ?Sized> Judge for CachedJudge<J> {
     }
 }
 
-/// Pointwise scores compared as a head-to-head verdict, judged in both orders
-/// (B-then-A flipped back); disagreement between orders is a tie.
+/// Pointwise scores compared as a head-to-head verdict. A pointwise judge scores each
+/// response alone, so the order of presentation cannot change its verdict: each response
+/// is judged once (the swapped order would repeat identical work). Pairwise judges, where
+/// order matters, are judged in both orders in `crate::pairwise`. A failed judgment on
+/// either side gives a tie here; callers that must not count failures use the judge directly.
 pub fn compare<J: Judge + ?Sized>(judge: &mut J, pairs: &[(String, String, String)]) -> Vec<crate::winrate::Verdict> {
-    use crate::winrate::{both_orders, Verdict};
+    use crate::winrate::Verdict;
     let items: Vec<(String, String)> = pairs.iter().flat_map(|(i, a, b)| [(i.clone(), a.clone()), (i.clone(), b.clone())]).collect();
-    let first = judge.judge(&items);
-    let swapped: Vec<(String, String)> = pairs.iter().flat_map(|(i, a, b)| [(i.clone(), b.clone()), (i.clone(), a.clone())]).collect();
-    let second = judge.judge(&swapped);
-    let v = |x: &Result<Judgment, JudgeFailure>, y: &Result<Judgment, JudgeFailure>| match (x, y) {
-        (Ok(a), Ok(b)) if a.score > b.score => Verdict::A,
-        (Ok(a), Ok(b)) if a.score < b.score => Verdict::B,
-        _ => Verdict::Tie,
-    };
-    (0..pairs.len())
-        .map(|k| {
-            let v1 = v(&first[2 * k], &first[2 * k + 1]);
-            let v2 = match v(&second[2 * k], &second[2 * k + 1]) {
-                Verdict::A => Verdict::B,
-                Verdict::B => Verdict::A,
-                Verdict::Tie => Verdict::Tie,
-            };
-            both_orders(v1, v2)
+    let scores = judge.judge(&items);
+    scores
+        .chunks(2)
+        .map(|ab| match (&ab[0], &ab[1]) {
+            (Ok(a), Ok(b)) if a.score > b.score => Verdict::A,
+            (Ok(a), Ok(b)) if a.score < b.score => Verdict::B,
+            _ => Verdict::Tie,
         })
         .collect()
 }

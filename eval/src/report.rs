@@ -49,7 +49,7 @@ pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
     for m in models {
         md.push_str(&format!("| {m} | {} | {:.1} | {:.1} |\n", f(s.grader_score[m]), s.avg_length[m], s.avg_words[m]));
     }
-    md.push_str("\n## Head to head (grader, both orders; order disagreement = tie)\n\n| comparison | win | tie | loss | win rate % (ties half) | s.e. | win − loss |\n|---|---|---|---|---|---|---|\n");
+    md.push_str("\n## Head to head (grader scores each response alone; equal scores = tie)\n\n| comparison | win | tie | loss | win rate % (ties half) | s.e. | win − loss |\n|---|---|---|---|---|---|---|\n");
     for (k, h) in &s.head_to_head {
         md.push_str(&format!("| {} | {} | {} | {} | {:.1} | {:.1} | {:+.1} |\n", k.replace("_vs_", " vs "), h.win, h.tie, h.loss, h.win_rate, h.standard_error, h.net));
     }

@@ -21,7 +21,7 @@ pub struct Summary {
     pub models: Vec<String>,
     /// Mean grader score (0-5) of each model's responses to the test prompts.
     pub grader_score: BTreeMap<String, f64>,
-    /// `"M2_vs_M1"` etc.: wins of the first, ties, losses; both orders.
+    /// `"M2_vs_M1"` etc.: wins of the first, ties, losses under the grader.
     pub head_to_head: BTreeMap<String, HeadToHeadRow>,
     /// Each model as a judge of the held-out EFT set, against the grader.
     pub judge: BTreeMap<String, JudgeMetrics>,

@@ -351,7 +351,7 @@ fn set_path(tree: &mut toml::Value, key: &str, val: toml::Value) -> Result<()> {
     for (i, p) in parts.iter().enumerate() {
         let table = cur.as_table_mut().ok_or_else(|| Error::Config(format!("`{key}`: `{p}` is not a table")))?;
         if i + 1 == parts.len() {
-            if !table.contains_key(*p) && !matches!(*p, "prompt" | "loss") {
+            if !table.contains_key(*p) {
                 return Err(Error::Config(format!("unknown config key `{key}`")));
             }
             table.insert(p.to_string(), val);

@@ -16,17 +16,13 @@ pub fn eft_target(g: &world::Grade) -> String {
     format!("{} Score: {}", g.justification, g.score)
 }
 
-/// IFT examples from `split`, distinct instructions.
+/// IFT examples from `split`, distinct instructions: the reference is the response.
 pub fn make_ift(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split) -> Vec<IftExample> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let t = w.sample(rng, split);
-        if seen.insert(t.instruction.clone()) {
-            out.push(IftExample { instruction: t.instruction, response: t.reference, family: t.family });
-        }
-    }
-    out
+    make_prompts(w, rng, n, split)
+        .into_iter()
+        .filter_map(|p| p.task)
+        .map(|t| IftExample { instruction: t.instruction, response: t.reference, family: t.family })
+        .collect()
 }
 
 /// EFT examples from `split`: `per_group` corrupted responses per instruction, each
