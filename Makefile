@@ -1,6 +1,7 @@
 # Self-rewarding language models in Rust.
 #   make iterate && make eval     the main job on the embedded default (2-core CPU, minutes)
 #   make test                     every test (what CI runs)
+#   make notebooks                the analysis notebooks, executed headless into target/notebooks/
 # Variables: RUN=<name> (default: default), ITERS=<n> more iterations, PROFILE=default|paper|smoke,
 #            ARGS='--set key=value ...' extra config overrides, ALPACA_EVAL_DIR=<alpaca_eval checkout>.
 
@@ -14,10 +15,11 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: build sft iterate eval test bench alpaca-leaderboard agreement check-transformers clean-run
+.PHONY: build sft iterate eval test bench alpaca-leaderboard agreement check-transformers clean-run notebooks
 
+# Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
-	$(CARGO) build --release --bins
+	$(CARGO) build --release --bins -p trainer -p eval
 
 ## Seed data and SFT only: M1 (IFT + EFT) and the SFT baseline (IFT only).
 sft: build
@@ -62,3 +64,18 @@ check-transformers: .venv/.ok
 
 clean-run:
 	rm -rf runs/$(RUN)
+
+## The notebooks (evcxr, kernel `rust`) executed headless against runs/$(RUN), or a smoke run
+## when that run has no evaluation yet; executed copies and PNGs go to target/notebooks/.
+## Sets up, once: evcxr_jupyter in .tools/ (~15 min to build), nbconvert in .nbvenv/.
+EVCXR_VERSION := 0.22.0
+notebooks: build .tools/bin/evcxr_jupyter .nbvenv/.ok
+	RUN=$(RUN) notebooks/execute.sh
+
+.tools/bin/evcxr_jupyter:
+	$(CARGO) install --locked evcxr_jupyter --version $(EVCXR_VERSION) --root .tools
+
+.nbvenv/.ok:
+	python3 -m venv .nbvenv
+	.nbvenv/bin/pip install -q nbconvert
+	touch $@

@@ -10,7 +10,6 @@ pub mod judges;
 pub mod lc;
 pub mod leaderboard;
 pub mod pairwise;
-pub mod plots;
 pub mod remote;
 pub mod report;
 pub mod run;

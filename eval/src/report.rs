@@ -1,5 +1,5 @@
 //! `report.md`: the paper's tables on a run, with the plots embedded.
-use crate::plots::{bars, lines};
+use analysis::charts::{max_of, Figure, Plot, Series};
 use crate::run::Summary;
 use crate::Result;
 use trainer::RunDir;
@@ -21,27 +21,29 @@ pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
         .enumerate()
         .map(|(i, m)| if i == 0 { f64::NAN } else { s.head_to_head.get(&format!("{m}_vs_{}", ms[i - 1])).map_or(f64::NAN, |h| h.win_rate) })
         .collect();
-    lines(&dir.join("win_rates.png"), "Win rate under the grader (ties half), %", &ms, &[("vs SFT baseline", vs_sft), ("vs previous model", vs_prev)], (0.0, 100.0))?;
+    let png = |name: &str, f: Figure| f.png(&dir.join(name)).map_err(|e| crate::Error::Invalid(e.to_string()));
+    png("win_rates.png", Figure::new("Win rate under the grader (ties half), %", Plot::Lines { x: ms.clone(), series: vec![Series::new("vs SFT baseline", vs_sft), Series::new("vs previous model", vs_prev)], y_range: (0.0, 100.0) }))?;
     let metric = |k: &str| models.iter().map(|m| s.judge.get(m).map_or(f64::NAN, |j| match k {
         "pairwise" => j.pairwise_accuracy,
         "exact" => j.exact_match,
         "spearman" => j.spearman,
         _ => j.kendall_tau,
     })).collect::<Vec<_>>();
-    lines(&dir.join("judge_metrics.png"), "Each model as a judge vs the grader (held-out EFT)", models, &[
-        ("pairwise accuracy", metric("pairwise")),
-        ("exact match", metric("exact")),
-        ("Spearman", metric("spearman")),
-        ("Kendall tau", metric("kendall")),
-    ], (-0.2, 1.0))?;
+    let series = vec![
+        Series::new("pairwise accuracy", metric("pairwise")),
+        Series::new("exact match", metric("exact")),
+        Series::new("Spearman", metric("spearman")),
+        Series::new("Kendall tau", metric("kendall")),
+    ];
+    png("judge_metrics.png", Figure::new("Each model as a judge vs the grader (held-out EFT)", Plot::Lines { x: models.clone(), series, y_range: (-0.2, 1.0) }))?;
     let chars = get(&s.avg_length);
-    let lmax = chars.iter().cloned().fold(1.0, f64::max) * 1.2;
-    bars(&dir.join("length.png"), "Mean response length (characters)", models, &[("length", chars.clone())], lmax)?;
+    let lmax = max_of(&chars) * 1.2;
+    png("length.png", Figure::new("Mean response length (characters)", Plot::Bars { x: models.clone(), series: vec![Series::new("length", chars)], y_max: lmax }))?;
     let hist_names: Vec<String> = s.self_scores.keys().cloned().collect();
-    let hist_series: Vec<(&str, Vec<f64>)> = hist_names.iter().map(|k| (k.as_str(), s.self_scores[k].iter().map(|c| *c as f64).collect())).collect();
-    let hmax = hist_series.iter().flat_map(|s| s.1.iter().cloned()).fold(1.0, f64::max) * 1.2;
+    let hist_series: Vec<Series> = hist_names.iter().map(|k| Series::new(k.as_str(), s.self_scores[k].iter().map(|c| *c as f64).collect())).collect();
+    let hmax = max_of(hist_series.iter().flat_map(|s| s.values.iter())) * 1.2;
     let scores: Vec<String> = (0..=5).map(|i| i.to_string()).collect();
-    bars(&dir.join("self_scores.png"), "Self-assigned scores of candidates, per iteration", &scores, &hist_series, hmax)?;
+    png("self_scores.png", Figure::new("Self-assigned scores of candidates, per iteration", Plot::Bars { x: scores, series: hist_series, y_max: hmax }))?;
 
     let mut md = String::from("# Self-rewarding run: evaluation\n\n");
     md.push_str(&format!("Run folder: `{}`. Test prompts are held out from training; the world's grader stands in for human/GPT-4 judgments.\n\n", run.root.display()));

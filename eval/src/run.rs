@@ -1,6 +1,8 @@
 //! Evaluating a self-rewarding run (`make eval`): each model's responses to the
 //! held-out test prompts, head-to-head under the grader, each model as a judge on the
-//! held-out EFT set, lengths and self-score distributions; written to `<run>/eval/`.
+//! held-out EFT set, lengths and self-score distributions; written to `<run>/eval/`,
+//! with one row per graded answer (`test_scores.jsonl`) and per judged EFT response
+//! (`judge_scores.jsonl`) for the notebooks.
 use crate::agreement::{judge_metrics, Item, JudgeMetrics};
 use crate::alpaca::{write_json_array, Annotation, ModelOutput, Preference};
 use crate::judges::{compare, GraderJudge};
@@ -12,6 +14,7 @@ use engine::{generate, Checkpoint, SampleParams};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use trainer::{RunConfig, RunDir};
+use analysis::records::{JudgeScore, TestScore};
 use world::records::{EftExample, PromptRecord};
 
 /// Everything `make eval` reports, as in `summary.json`.
@@ -119,16 +122,31 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
     let mut responses: HashMap<String, Vec<String>> = HashMap::new();
     let tasks: HashMap<String, world::Task> = prompts.iter().filter_map(|p| p.task.clone().map(|t| (p.instruction.clone(), t))).collect();
     let mut grader = GraderJudge { tasks };
+    let (mut test_rows, mut judge_rows) = (vec![], vec![]);
     for (name, path) in &models {
         let ck = Checkpoint::load(path, DType::F32, &engine::default_device())?;
         let out = outputs(run, cfg, name, &ck, &prompts)?;
         let items: Vec<(String, String)> = prompts.iter().zip(&out).map(|(p, r)| (p.instruction.clone(), r.clone())).collect();
-        let scores: Vec<f64> = grader.judge(&items).into_iter().filter_map(|r| r.ok().map(|j| j.score)).collect();
+        let graded: Vec<Option<f64>> = grader.judge(&items).into_iter().map(|r| r.ok().map(|j| j.score)).collect();
+        for ((p, r), g) in prompts.iter().zip(&out).zip(&graded) {
+            if let (Some(g), Some(task)) = (g, &p.task) {
+                test_rows.push(TestScore { model: name.clone(), prompt_id: p.id, family: task.family.clone(), words: r.split_whitespace().count(), grader: *g });
+            }
+        }
+        let scores: Vec<f64> = graded.into_iter().flatten().collect();
         s.grader_score.insert(name.clone(), scores.iter().sum::<f64>() / scores.len().max(1) as f64);
         s.avg_length.insert(name.clone(), out.iter().map(|r| r.chars().count() as f64).sum::<f64>() / out.len().max(1) as f64);
         s.avg_words.insert(name.clone(), out.iter().map(|r| r.split_whitespace().count() as f64).sum::<f64>() / out.len().max(1) as f64);
         let preds = judge_eft(run, cfg, name, &ck, &eft)?;
-        let items: Vec<Item> = eft.iter().zip(preds).map(|(e, p)| Item { group: e.group, gold: e.score as f64, pred: p }).collect();
+        let items: Vec<Item> = eft.iter().zip(&preds).map(|(e, p)| Item { group: e.group, gold: e.score as f64, pred: *p }).collect();
+        judge_rows.extend(eft.iter().zip(&preds).map(|(e, p)| JudgeScore {
+            model: name.clone(),
+            group: e.group,
+            family: e.family.clone(),
+            words: e.response.split_whitespace().count(),
+            grader: e.score as f64,
+            score: *p,
+        }));
         s.judge.insert(name.clone(), judge_metrics(&items));
         let mo: Vec<ModelOutput> = prompts
             .iter()
@@ -176,6 +194,8 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
         s.self_scores.insert(format!("M{t}"), it.self_score_hist);
         t += 1;
     }
+    run.write_jsonl("eval/test_scores.jsonl", &test_rows)?;
+    run.write_jsonl("eval/judge_scores.jsonl", &judge_rows)?;
     run.write_json("eval/summary.json", &s)?;
     crate::report::write(run, &s)?;
     Ok(s)

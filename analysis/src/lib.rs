@@ -1,0 +1,20 @@
+//! Analysis of self-rewarding run folders.
+//!
+//! Without features: the run folder's files as typed records ([`records`]), and
+//! charts rendered to inline SVG or PNG ([`charts`]); `srlm-eval`'s report draws
+//! with these. With the `frames` feature: polars DataFrames over the same folder
+//! ([`frames`]), which the notebooks in `notebooks/` show and plot.
+pub mod charts;
+pub mod error;
+pub mod paths;
+pub mod records;
+pub mod run;
+pub mod show;
+
+#[cfg(feature = "frames")]
+pub mod frames;
+
+pub use charts::{Figure, Plot};
+pub use error::{Error, Result};
+pub use run::RunFolder;
+pub use show::Svg;
