@@ -123,6 +123,10 @@ pub enum DpoLoss {
     Sigmoid { beta: f64 },
     /// `(margin - 1/(2τ))²` (Azar et al. 2023).
     Ipo { tau: f64 },
+    /// The sigmoid loss plus `α ·` the chosen response's per-token NLL (Pang et al. 2024,
+    /// "Iterative Reasoning Preference Optimization"): keeps the chosen responses likely
+    /// while the margin grows.
+    SigmoidNll { beta: f64, alpha: f64 },
 }
 
 /// One self-rewarding iteration M_t -> M_{t+1}.

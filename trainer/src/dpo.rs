@@ -29,17 +29,21 @@ fn log_sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
     softplus.neg()
 }
 
-/// The DPO loss of a batch from policy and reference log-probs, all `(b)`; returns the
-/// scalar loss and TRL's metrics (`rewards/chosen`, `rewards/rejected`,
-/// `rewards/accuracies`, `rewards/margins`, `logps/chosen`, `logps/rejected`).
-pub fn dpo_loss(pc: &Tensor, pr: &Tensor, rc: &Tensor, rr: &Tensor, loss: &DpoLoss) -> candle_core::Result<(Tensor, Metrics)> {
+/// The DPO loss of a batch from policy and reference log-probs, all `(b)`, and the
+/// chosen responses' token counts `(b)` (for the NLL term); returns the scalar loss and
+/// TRL's metrics (`rewards/chosen`, `rewards/rejected`, `rewards/accuracies`,
+/// `rewards/margins`, `logps/chosen`, `logps/rejected`, and `nll/chosen` per token).
+pub fn dpo_loss(pc: &Tensor, pr: &Tensor, rc: &Tensor, rr: &Tensor, chosen_tokens: &Tensor, loss: &DpoLoss) -> candle_core::Result<(Tensor, Metrics)> {
     // h = log π(y_w)/π_ref(y_w) - log π(y_l)/π_ref(y_l)   (the paper's Eq. 7 argument)
     let chosen = (pc - rc)?;
     let rejected = (pr - rr)?;
     let h = (&chosen - &rejected)?;
+    // Per-token negative log-likelihood of the chosen responses, (b).
+    let nll = (pc.neg()? / chosen_tokens.clamp(1.0, f64::MAX)?)?;
     let (value, beta) = match loss {
         DpoLoss::Sigmoid { beta } => (log_sigmoid(&(&h * *beta)?)?.neg()?.mean_all()?, *beta),
         DpoLoss::Ipo { tau } => ((&h - 1.0 / (2.0 * tau))?.sqr()?.mean_all()?, *tau),
+        DpoLoss::SigmoidNll { beta, alpha } => ((log_sigmoid(&(&h * *beta)?)?.neg()?.mean_all()? + (nll.mean_all()? * *alpha)?)?, *beta),
     };
     let rc_ = (&chosen * beta)?.detach().to_vec1::<f32>()?;
     let rr_ = (&rejected * beta)?.detach().to_vec1::<f32>()?;
@@ -52,6 +56,7 @@ pub fn dpo_loss(pc: &Tensor, pr: &Tensor, rc: &Tensor, rr: &Tensor, loss: &DpoLo
     m.insert("rewards/margins".into(), mean(&rc_) - mean(&rr_));
     m.insert("logps/chosen".into(), mean(&pc.detach().to_vec1::<f32>()?));
     m.insert("logps/rejected".into(), mean(&pr.detach().to_vec1::<f32>()?));
+    m.insert("nll/chosen".into(), mean(&nll.detach().to_vec1::<f32>()?));
     Ok((value, m))
 }
 
@@ -63,6 +68,11 @@ fn encode(tok: &Tokenizer, pairs: &[Pair]) -> Result<Vec<((Vec<u32>, Vec<u32>), 
 }
 
 type Encoded = ((Vec<u32>, Vec<u32>), (Vec<u32>, Vec<u32>));
+
+/// Token counts `(b)` of the chosen responses.
+fn chosen_tokens(rows: &[&Encoded], dev: &Device) -> candle_core::Result<Tensor> {
+    Tensor::new(rows.iter().map(|r| r.0 .1.len() as f32).collect::<Vec<_>>(), dev)
+}
 
 /// Policy log-probs `(b)` of chosen and rejected, in one forward over `2b` rows.
 fn policy_logps(model: &Llama, rows: &[&Encoded], pad: u32, max_len: usize, dev: &Device) -> Result<(Tensor, Tensor)> {
@@ -127,7 +137,7 @@ pub fn train_dpo(
             let rows: Vec<&Encoded> = idx.iter().map(|&i| &enc[i]).collect();
             let (pc, pr) = policy_logps(m, &rows, pad, max_len, &dev)?;
             let (rc, rr) = refs(train_ref, idx)?;
-            Ok(dpo_loss(&pc, &pr, &rc, &rr, &cfg.loss)?)
+            Ok(dpo_loss(&pc, &pr, &rc, &rr, &chosen_tokens(&rows, &dev)?, &cfg.loss)?)
         },
         |m| {
             let mut sums = Metrics::new();
@@ -137,7 +147,7 @@ pub fn train_dpo(
                 let rows: Vec<&Encoded> = idx.iter().map(|&i| &venc[i]).collect();
                 let (pc, pr) = policy_logps(m, &rows, pad, max_len, &dev)?;
                 let (rc, rr) = refs(valid_ref, idx)?;
-                let (l, mut mt) = dpo_loss(&pc, &pr, &rc, &rr, &cfg.loss)?;
+                let (l, mut mt) = dpo_loss(&pc, &pr, &rc, &rr, &chosen_tokens(&rows, &dev)?, &cfg.loss)?;
                 mt.insert("loss".into(), l.to_scalar::<f32>()? as f64);
                 for (k, v) in mt {
                     *sums.entry(k).or_default() += v * idx.len() as f64;
@@ -156,20 +166,25 @@ mod tests {
     /// By hand: chosen moves +1 nat over the reference, rejected -1, so h = 2.
     /// Sigmoid, β = 0.1: loss = log(1 + e^{-0.2}) = 0.598138869; rewards ±0.1.
     /// IPO, τ = 0.1: (2 - 1/(2·0.1))² = 9.
+    /// Sigmoid + NLL, α = 1, chosen of 2 tokens: 0.598138869 + 1/2 = 1.098138869.
     #[test]
     fn dpo_loss_by_hand() -> candle_core::Result<()> {
         let d = Device::Cpu;
         let t = |x: f32| Tensor::new(&[x], &d).unwrap();
-        let (l, m) = dpo_loss(&t(-1.0), &t(-3.0), &t(-2.0), &t(-2.0), &DpoLoss::Sigmoid { beta: 0.1 })?;
+        let n = t(2.0);
+        let (l, m) = dpo_loss(&t(-1.0), &t(-3.0), &t(-2.0), &t(-2.0), &n, &DpoLoss::Sigmoid { beta: 0.1 })?;
         assert!((l.to_scalar::<f32>()? - 0.598_138_87).abs() < 1e-6);
         assert!((m["rewards/chosen"] - 0.1).abs() < 1e-6 && (m["rewards/rejected"] + 0.1).abs() < 1e-6);
         assert!((m["rewards/margins"] - 0.2).abs() < 1e-6);
         assert_eq!(m["rewards/accuracies"], 1.0);
         assert_eq!(m["logps/chosen"], -1.0);
-        let (l, _) = dpo_loss(&t(-1.0), &t(-3.0), &t(-2.0), &t(-2.0), &DpoLoss::Ipo { tau: 0.1 })?;
+        assert_eq!(m["nll/chosen"], 0.5);
+        let (l, _) = dpo_loss(&t(-1.0), &t(-3.0), &t(-2.0), &t(-2.0), &n, &DpoLoss::Ipo { tau: 0.1 })?;
         assert!((l.to_scalar::<f32>()? - 9.0).abs() < 1e-4);
+        let (l, _) = dpo_loss(&t(-1.0), &t(-3.0), &t(-2.0), &t(-2.0), &n, &DpoLoss::SigmoidNll { beta: 0.1, alpha: 1.0 })?;
+        assert!((l.to_scalar::<f32>()? - 1.098_138_87).abs() < 1e-6);
         // Large margins stay finite: log σ(-100·0.1·...) without overflow.
-        let (l, _) = dpo_loss(&t(-500.0), &t(0.0), &t(0.0), &t(0.0), &DpoLoss::Sigmoid { beta: 1.0 })?;
+        let (l, _) = dpo_loss(&t(-500.0), &t(0.0), &t(0.0), &t(0.0), &n, &DpoLoss::Sigmoid { beta: 1.0 })?;
         assert!((l.to_scalar::<f32>()? - 500.0).abs() < 1e-3);
         Ok(())
     }
@@ -179,7 +194,8 @@ mod tests {
         // d/dpc of -log σ(β(pc - pr)) at pc = pr: -β·σ(0)·... = -β/2
         let pc = candle_core::Var::new(&[0.0f32], &Device::Cpu)?;
         let z = Tensor::new(&[0.0f32], &Device::Cpu)?;
-        let (l, _) = dpo_loss(pc.as_tensor(), &z, &z, &z, &DpoLoss::Sigmoid { beta: 0.5 })?;
+        let one = Tensor::new(&[1.0f32], &Device::Cpu)?;
+        let (l, _) = dpo_loss(pc.as_tensor(), &z, &z, &z, &one, &DpoLoss::Sigmoid { beta: 0.5 })?;
         let g = l.backward()?.get(&pc).unwrap().to_vec1::<f32>()?;
         assert!((g[0] + 0.25).abs() < 1e-6, "{g:?}");
         Ok(())
