@@ -101,6 +101,21 @@ fn judge_tables_by_hand() {
 }
 
 #[test]
+fn jsonl_types_come_from_every_line() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("s.jsonl");
+    let mut text: String = (0..300).map(|_| "{\"score\":null}\n").collect();
+    text.push_str("{\"score\":1.5}\n");
+    std::fs::write(&p, text).unwrap();
+    let df = frames::read_jsonl(&p).unwrap();
+    let v = f64s(&df, &p, "score").unwrap();
+    assert_eq!((v.len(), v[300]), (301, 1.5));
+    assert!(v[0].is_nan());
+    let e = frames::read_jsonl(&d.path().join("none.jsonl")).unwrap_err().to_string();
+    assert!(e.contains("none.jsonl"), "{e}");
+}
+
+#[test]
 fn win_rate_tables() {
     let (_d, run) = fixture();
     let p = Path::new("t");

@@ -42,7 +42,7 @@ pub fn judge_scores(run: &RunFolder) -> Result<DataFrame> {
 /// The rows of one model.
 pub fn for_model(df: &DataFrame, model: &str) -> Result<DataFrame> {
     let p = Path::new("judge scores");
-    let mask = df.column("model").map_err(|e| pe(p, e))?.str().map_err(|e| pe(p, e))?.equal(model);
+    let mask = super::column(df, p, "model")?.str().map_err(|e| pe(p, e))?.equal(model);
     df.filter(&mask).map_err(|e| pe(p, e))
 }
 

@@ -10,10 +10,12 @@ pub use polars::prelude::DataFrame;
 use polars::prelude::*;
 use std::path::Path;
 
-/// Reads a JSON-lines file into a DataFrame with polars' reader.
+/// Reads a JSON-lines file into a DataFrame with polars' reader. Column types are
+/// inferred from every line, not the first hundred: a column that starts with nulls
+/// (a judge with no readable scores listed first) keeps its real type.
 pub fn read_jsonl(path: &Path) -> Result<DataFrame> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    JsonReader::new(file).with_json_format(JsonFormat::JsonLines).finish().map_err(|e| pe(path, e))
+    JsonReader::new(file).with_json_format(JsonFormat::JsonLines).infer_schema_len(None).finish().map_err(|e| pe(path, e))
 }
 
 /// Reads a CSV file (with a header row) into a DataFrame with polars' reader.
@@ -32,22 +34,33 @@ pub(crate) fn pe(path: &Path, source: PolarsError) -> Error {
     Error::Polars { path: path.into(), source }
 }
 
+/// A column by name, found by scanning the columns rather than through the frame's
+/// cached, hashed schema: in evcxr every cell is its own library with its own copy of
+/// polars' hash seeds, so a frame made in one cell and looked up by name in a later
+/// one would report the column "not found".
+pub fn column<'a>(df: &'a DataFrame, path: &Path, name: &str) -> Result<&'a Column> {
+    df.columns()
+        .iter()
+        .find(|c| c.name().as_str() == name)
+        .ok_or_else(|| Error::Parse { path: path.into(), loc: format!("column `{name}`"), msg: format!("not among {:?}", df.get_column_names()) })
+}
+
 /// A column as `f64`s (integers cast), nulls as NaN; the error names file and column.
 pub fn f64s(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<f64>> {
-    let c = df.column(name).map_err(|e| pe(path, e))?;
+    let c = column(df, path, name)?;
     let c = c.cast(&DataType::Float64).map_err(|e| pe(path, e))?;
     Ok(c.f64().map_err(|e| pe(path, e))?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
 /// A string column, nulls as empty strings.
 pub fn strs(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<String>> {
-    let c = df.column(name).map_err(|e| pe(path, e))?;
+    let c = column(df, path, name)?;
     Ok(c.str().map_err(|e| pe(path, e))?.iter().map(|v| v.unwrap_or_default().to_string()).collect())
 }
 
 /// A list-of-numbers column, each row's list as `f64`s (nulls NaN).
 pub fn f64_lists(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<Vec<f64>>> {
-    let c = df.column(name).map_err(|e| pe(path, e))?;
+    let c = column(df, path, name)?;
     let l = c.list().map_err(|e| pe(path, e))?;
     l.amortized_iter()
         .map(|row| match row {
@@ -62,7 +75,7 @@ pub fn f64_lists(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<Vec<f64>
 
 /// A list-of-strings column.
 pub fn str_lists(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<Vec<String>>> {
-    let c = df.column(name).map_err(|e| pe(path, e))?;
+    let c = column(df, path, name)?;
     let l = c.list().map_err(|e| pe(path, e))?;
     l.amortized_iter()
         .map(|row| match row {
