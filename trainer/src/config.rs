@@ -191,7 +191,10 @@ pub struct DpoConfig {
 impl Default for DpoConfig {
     fn default() -> Self {
         Self {
-            loss: DpoLoss::Sigmoid { beta: 0.1 },
+            // The embedded default adds the chosen responses' NLL to DPO (measured: on the
+            // same M1 pairs, M2 vs M1 −21.5 with the plain sigmoid loss, −3.9 with it);
+            // the `paper` profile uses the paper's plain sigmoid loss.
+            loss: DpoLoss::SigmoidNll { beta: 0.1, alpha: 1.0 },
             train: TrainConfig { steps: 150, batch_size: 16, lr: 3e-4, warmup: 10, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 50, ckpt_every: 50 },
             valid_fraction: 0.1,
         }
@@ -269,6 +272,7 @@ impl RunConfig {
                 c.sft.lr = 5.5e-6;
                 c.sft.min_lr_ratio = 0.2; // 5.5e-6 -> 1.1e-6
                 c.sft.batch_size = 16;
+                c.dpo.loss = DpoLoss::Sigmoid { beta: 0.1 };
                 c.dpo.train.lr = 1e-6;
                 c.dpo.train.min_lr_ratio = 0.1; // 1e-6 -> 1e-7
                 c.dpo.train.batch_size = 16;
