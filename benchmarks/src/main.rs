@@ -6,10 +6,11 @@
 //! bench write-checkpoint --out DIR   # a random checkpoint + ids + our logits, for check_transformers.py
 //! ```
 use anyhow::Result;
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use clap::{Args, Parser, Subcommand};
 use engine::logprob::{sft_loss, SeqBatch};
 use engine::optim::{AdamW, AdamWParams};
+use engine::model::{step_inputs, KvCache};
 use engine::{Checkpoint, Config, SampleParams, Tokenizer};
 use std::time::Instant;
 
@@ -56,6 +57,21 @@ enum Cmd {
         #[arg(long, default_value_t = 16)]
         prompt_tokens: usize,
         #[arg(long, default_value_t = 128)]
+        new_tokens: usize,
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+    },
+    /// Decode steps through the KV cache, preallocated (written in place) against grown by
+    /// concatenation, same model and inputs: the judge-scoring shape by default (many rows,
+    /// long prompt, short output). Prints tokens/s of both.
+    KvCache {
+        #[command(flatten)]
+        m: Model,
+        #[arg(long, default_value_t = 96)]
+        batch: usize,
+        #[arg(long, default_value_t = 120)]
+        prompt_tokens: usize,
+        #[arg(long, default_value_t = 40)]
         new_tokens: usize,
         #[arg(long, default_value_t = 3)]
         repeats: usize,
@@ -130,6 +146,35 @@ fn main() -> Result<()> {
                 n += engine::generate(&ck.model, &ck.tokenizer, &prompts, 1, &params, &seeds)?.iter().map(|g| g.tokens.len()).sum::<usize>();
             }
             println!("{}", serde_json::json!({"generate_tokens_per_s": n as f64 / t0.elapsed().as_secs_f64(), "tokens": n}));
+        }
+        Cmd::KvCache { m, batch, prompt_tokens, new_tokens, repeats } => {
+            let ck = model(&m)?;
+            let dev = Device::Cpu;
+            let layers = ck.config().num_hidden_layers;
+            let x = Tensor::from_vec(ids(batch, prompt_tokens, m.vocab), (batch, prompt_tokens), &dev)?;
+            // Prefill, then `new_tokens` single-token steps; returns decode seconds.
+            let decode = |mut cache: KvCache| -> Result<f64> {
+                let ok = vec![vec![true; prompt_tokens]; batch];
+                let (pos, bias) = step_inputs(&vec![vec![]; batch], &vec![0; batch], &ok, &dev, DType::F32)?;
+                ck.model.forward_cached(&x, &pos, &bias, &mut cache, false)?;
+                let next = Tensor::from_vec(vec![5u32; batch], (batch, 1), &dev)?;
+                let t0 = Instant::now();
+                for i in 0..new_tokens {
+                    let key_ok = vec![vec![true; prompt_tokens + i]; batch];
+                    let p: Vec<u32> = vec![(prompt_tokens + i) as u32; batch];
+                    let (pos, bias) = step_inputs(&key_ok, &p, &vec![vec![true]; batch], &dev, DType::F32)?;
+                    ck.model.forward_cached(&next, &pos, &bias, &mut cache, false)?;
+                }
+                Ok(t0.elapsed().as_secs_f64())
+            };
+            let (mut concat, mut pre) = (0.0, 0.0);
+            decode(KvCache::new(layers))?; // warm-up
+            for _ in 0..repeats {
+                concat += decode(KvCache::new(layers))?;
+                pre += decode(KvCache::with_capacity(layers, prompt_tokens + new_tokens))?;
+            }
+            let n = (batch * new_tokens * repeats) as f64;
+            println!("{}", serde_json::json!({"preallocated_tokens_per_s": n / pre, "concatenated_tokens_per_s": n / concat}));
         }
         Cmd::WriteCheckpoint { m, out } => {
             let ck = model(&m)?;

@@ -129,7 +129,7 @@ pub fn generate(
     }
     let ids = Tensor::from_vec(ids, (nb, l), dev)?;
     let (pos, bias) = step_inputs(&vec![vec![]; nb], &vec![0; nb], &ok, dev, model.dtype())?;
-    let mut cache = KvCache::new(model.config().num_hidden_layers);
+    let mut cache = KvCache::with_capacity(model.config().num_hidden_layers, l + params.max_new_tokens);
     let logits = model.forward_cached(&ids, &pos, &bias, &mut cache, false)?;
     let mut cache = if n > 1 { cache.repeat_rows(n)? } else { cache };
     let mut logits = logits.to_dtype(DType::F32)?.to_vec2::<f32>()?;

@@ -150,21 +150,31 @@ fn cached_decoding_matches_full_forward_with_left_padding() -> anyhow::Result<()
     x.extend(std::iter::repeat(0).take(3).chain(r1.iter().copied()));
     let x = Tensor::from_vec(x, (2, 8), &Device::Cpu)?;
     let ok = vec![vec![true; 8], (0..8).map(|j| j >= 3).collect::<Vec<_>>()];
-    let (pos, bias) = step_inputs(&vec![vec![]; 2], &[0, 0], &ok, &Device::Cpu, DType::F32)?;
-    let mut cache = KvCache::new(ck.config().num_hidden_layers);
-    let last = ck.model.forward_cached(&x, &pos, &bias, &mut cache, false)?;
-    // One more token per row through the cache.
-    let next = Tensor::new(&[[5u32], [6u32]], &Device::Cpu)?;
-    let (pos, bias) = step_inputs(&ok, &[8, 5], &[vec![true], vec![true]], &Device::Cpu, DType::F32)?;
-    let step = ck.model.forward_cached(&next, &pos, &bias, &mut cache, false)?;
-    // Reference: each row alone, unpadded, through the training path.
-    for (r, (seq, tok)) in [(rows[0].clone(), 5u32), (r1.clone(), 6u32)].into_iter().enumerate() {
-        let n = seq.len();
-        let mut s = seq.clone();
-        s.push(tok);
-        let logits = ck.model.forward(&Tensor::from_vec(s, (1, n + 1), &Device::Cpu)?)?;
-        assert!(max_abs_diff(&logits.i((0, n - 1))?, &last.i(r)?) < 1e-4, "prefill row {r}");
-        assert!(max_abs_diff(&logits.i((0, n))?, &step.i(r)?) < 1e-4, "cached step row {r}");
+    let layers = ck.config().num_hidden_layers;
+    // Both caches: grown by concatenation, and preallocated (8 + 1 positions) and written in place.
+    for (mut cache, preallocated) in [(KvCache::new(layers), false), (KvCache::with_capacity(layers, 9), true)] {
+        let (pos, bias) = step_inputs(&vec![vec![]; 2], &[0, 0], &ok, &Device::Cpu, DType::F32)?;
+        let last = ck.model.forward_cached(&x, &pos, &bias, &mut cache, false)?;
+        // One more token per row through the cache.
+        let next = Tensor::new(&[[5u32], [6u32]], &Device::Cpu)?;
+        let (pos, bias) = step_inputs(&ok, &[8, 5], &[vec![true], vec![true]], &Device::Cpu, DType::F32)?;
+        let step = ck.model.forward_cached(&next, &pos, &bias, &mut cache, false)?;
+        assert_eq!(cache.len(), 9);
+        // Reference: each row alone, unpadded, through the training path.
+        for (r, (seq, tok)) in [(rows[0].clone(), 5u32), (r1.clone(), 6u32)].into_iter().enumerate() {
+            let n = seq.len();
+            let mut s = seq.clone();
+            s.push(tok);
+            let logits = ck.model.forward(&Tensor::from_vec(s, (1, n + 1), &Device::Cpu)?)?;
+            assert!(max_abs_diff(&logits.i((0, n - 1))?, &last.i(r)?) < 1e-4, "prefill row {r}");
+            assert!(max_abs_diff(&logits.i((0, n))?, &step.i(r)?) < 1e-4, "cached step row {r}");
+        }
+        // A full preallocated cache refuses more, with a message, instead of writing past its end.
+        if preallocated {
+            let (pos, bias) = step_inputs(&vec![vec![true; 9]; 2], &[9, 6], &[vec![true], vec![true]], &Device::Cpu, DType::F32)?;
+            let err = ck.model.forward_cached(&next, &pos, &bias, &mut cache, false).unwrap_err().to_string();
+            assert!(err.contains("KV cache of 9 positions"), "{err}");
+        }
     }
     Ok(())
 }

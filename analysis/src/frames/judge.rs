@@ -72,12 +72,11 @@ pub fn confusion_chart(title: &str, m: &[Vec<f64>]) -> Figure {
 pub fn length_bias(df: &DataFrame) -> Result<DataFrame> {
     let p = Path::new("judge scores");
     let (model, words, grader, score) = (strs(df, p, "model")?, f64s(df, p, "words")?, f64s(df, p, "grader")?, f64s(df, p, "score")?);
-    let mut names = model.clone();
-    names.dedup();
+    // Models in order of first appearance.
     let mut uniq: Vec<String> = vec![];
-    for n in names {
-        if !uniq.contains(&n) {
-            uniq.push(n);
+    for n in &model {
+        if !uniq.contains(n) {
+            uniq.push(n.clone());
         }
     }
     let mut sorted = words.clone();

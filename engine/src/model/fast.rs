@@ -7,19 +7,39 @@ use super::rope;
 use candle_core::{Module, Tensor};
 
 /// Keys and values of every layer seen so far: `(b, k, s, d)` each.
-#[derive(Debug, Clone, Default)]
+///
+/// Two ways to grow: [`KvCache::new`] concatenates each step (every step copies the
+/// whole cache: O(s) per step); [`KvCache::with_capacity`] allocates `(b, k, cap, d)`
+/// buffers at the first step and writes each step in place, handing attention a view
+/// of the first `s` positions (no copy). Sampling knows `prompt + max_new_tokens` and
+/// uses the second.
+#[derive(Debug, Default)]
 pub struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
+    layers: Vec<Option<Layer>>,
+    /// Positions per buffer; 0 = grow by concatenation.
+    capacity: usize,
+}
+
+#[derive(Debug)]
+struct Layer {
+    k: Tensor,
+    v: Tensor,
+    /// Positions written.
+    len: usize,
 }
 
 impl KvCache {
     pub fn new(num_layers: usize) -> Self {
-        Self { layers: vec![None; num_layers] }
+        Self { layers: (0..num_layers).map(|_| None).collect(), capacity: 0 }
+    }
+    /// A cache of `capacity` positions per row, written in place.
+    pub fn with_capacity(num_layers: usize, capacity: usize) -> Self {
+        Self { capacity, ..Self::new(num_layers) }
     }
     /// Number of cached positions `s`.
     pub fn len(&self) -> usize {
         match self.layers.first() {
-            Some(Some((k, _))) => k.dim(2).unwrap_or(0),
+            Some(Some(l)) => l.len,
             _ => 0,
         }
     }
@@ -27,26 +47,44 @@ impl KvCache {
         self.len() == 0
     }
     fn append(&mut self, i: usize, k: Tensor, v: Tensor) -> candle_core::Result<(Tensor, Tensor)> {
-        let kv = match self.layers[i].take() {
-            None => (k, v),
-            Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
+        let t = k.dim(2)?;
+        let layer = match (self.layers[i].take(), self.capacity) {
+            (None, 0) => Layer { len: t, k, v },
+            (Some(p), 0) => Layer { k: Tensor::cat(&[&p.k, &k], 2)?, v: Tensor::cat(&[&p.v, &v], 2)?, len: p.len + t },
+            (prev, cap) => {
+                let prev = match prev {
+                    Some(p) => p,
+                    None => {
+                        let (b, kh, _, d) = k.dims4()?;
+                        let z = || Tensor::zeros((b, kh, cap, d), k.dtype(), k.device());
+                        Layer { k: z()?, v: z()?, len: 0 }
+                    }
+                };
+                if prev.len + t > cap {
+                    candle_core::bail!("KV cache of {cap} positions cannot take {} more after {}", t, prev.len)
+                }
+                prev.k.slice_set(&k.contiguous()?, 2, prev.len)?;
+                prev.v.slice_set(&v.contiguous()?, 2, prev.len)?;
+                Layer { len: prev.len + t, ..prev }
+            }
         };
-        self.layers[i] = Some(kv.clone());
-        Ok(kv)
+        let out = if self.capacity == 0 { (layer.k.clone(), layer.v.clone()) } else { (layer.k.narrow(2, 0, layer.len)?, layer.v.narrow(2, 0, layer.len)?) };
+        self.layers[i] = Some(layer);
+        Ok(out)
     }
     /// Repeats every row `n` times along the batch (`(b, ..) -> (b*n, ..)`, row-major),
-    /// so a prompt prefilled once serves `n` samples.
+    /// so a prompt prefilled once serves `n` samples. The copy owns new buffers.
     pub fn repeat_rows(&self, n: usize) -> candle_core::Result<Self> {
         let rep = |x: &Tensor| -> candle_core::Result<Tensor> {
             let (b, k, s, d) = x.dims4()?;
-            x.unsqueeze(1)?.broadcast_as((b, n, k, s, d))?.reshape((b * n, k, s, d))
+            x.unsqueeze(1)?.broadcast_as((b, n, k, s, d))?.reshape((b * n, k, s, d))?.contiguous()
         };
         let layers = self
             .layers
             .iter()
-            .map(|l| l.as_ref().map(|(k, v)| Ok::<_, candle_core::Error>((rep(k)?, rep(v)?))).transpose())
+            .map(|l| l.as_ref().map(|l| Ok::<_, candle_core::Error>(Layer { k: rep(&l.k)?, v: rep(&l.v)?, len: l.len })).transpose())
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Self { layers })
+        Ok(Self { layers, capacity: self.capacity })
     }
 }
 
@@ -78,7 +116,7 @@ impl Llama {
             let scale = 1.0 / (a.d as f64).sqrt();
             let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
             let att = candle_nn::ops::softmax_last_dim(&att)?;
-            let y = att.matmul(&v.contiguous()?)?.transpose(1, 2)?.reshape((b, t, a.h * a.d))?;
+            let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, a.h * a.d))?;
             x = (x + a.o_proj.forward(&y)?)?;
             let hn = candle_nn::ops::rms_norm(&x, &layer.post_attention_layernorm, eps)?;
             x = (&x + layer.mlp.forward(&hn)?)?;
