@@ -32,7 +32,19 @@ fn every_notebook_runs_against_a_smoke_run() {
     cfg.iterate.iterations = 1;
     let run = RunDir::new(&cfg.runs_dir, &cfg.name);
     trainer::iterate::run(&cfg, &run).unwrap();
-    eval::run::evaluate(&run, &cfg).unwrap();
+    let summary = eval::run::evaluate(&run, &cfg).unwrap();
+    // The analysis crate's mirrors of the run's files read what the trainer and eval wrote.
+    let folder = analysis::RunFolder::open(&run.root).unwrap();
+    let it: trainer::iterate::IterSummary = run.read_json("iter_1/summary.json").unwrap();
+    let mirror = folder.iter_summary(1).unwrap();
+    assert_eq!((mirror.pairs, mirror.candidates, mirror.self_score_hist, mirror.dpo_best_step), (it.pairs, it.candidates, it.self_score_hist, it.dpo_best_step));
+    assert_eq!((mirror.mean_self_score, mirror.seconds.clone()), (it.mean_self_score, it.seconds.clone()));
+    let es = folder.eval_summary().unwrap();
+    assert_eq!(es.models, summary.models);
+    for (k, h) in &summary.head_to_head {
+        assert_eq!((es.head_to_head[k].win, es.head_to_head[k].tie, es.head_to_head[k].loss), (h.win, h.tie, h.loss), "{k}");
+    }
+    assert_eq!(folder.judge_scores().unwrap().len(), summary.models.len() * cfg.data.eft_eval, "one judge row per model and EFT item");
     let out = tempfile::tempdir().unwrap();
     std::env::set_var("SRLM_RUN", &run.root);
     std::env::set_var("SRLM_NOTEBOOK_OUT", out.path());
