@@ -28,7 +28,7 @@ pub enum Plot {
     Lines { x: Vec<String>, series: Vec<Series>, y_range: (f64, f64) },
     /// Grouped bars: per x label, one bar per series, from 0 up.
     Bars { x: Vec<String>, series: Vec<Series>, y_max: f64 },
-    /// A matrix of values (`values[row][col]`), shaded and labelled with `format`'s digits.
+    /// A matrix of values (`values[row][col]`), shaded and labelled with `digits` decimals.
     Heatmap { rows: Vec<String>, cols: Vec<String>, values: Vec<Vec<f64>>, digits: usize },
 }
 

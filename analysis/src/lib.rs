@@ -6,6 +6,7 @@
 //! ([`frames`]), which the notebooks in `notebooks/` show and plot.
 pub mod charts;
 pub mod error;
+pub mod figures;
 pub mod paths;
 pub mod records;
 pub mod run;

@@ -1,5 +1,4 @@
 //! `report.md`: the paper's tables on a run, with the plots embedded.
-use analysis::charts::{max_of, Figure, Plot, Series};
 use crate::run::Summary;
 use crate::Result;
 use trainer::RunDir;
@@ -12,38 +11,13 @@ fn f(x: f64) -> String {
 pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
     let dir = run.path("eval");
     let models = &s.models;
-    let get = |m: &std::collections::BTreeMap<String, f64>| models.iter().map(|k| m.get(k).copied().unwrap_or(f64::NAN)).collect::<Vec<_>>();
-    // Win rates per iteration: each M_t against SFT and against M_{t-1}.
-    let ms: Vec<String> = models.iter().filter(|m| m.starts_with('M')).cloned().collect();
-    let vs_sft: Vec<f64> = ms.iter().map(|m| s.head_to_head.get(&format!("{m}_vs_SFT")).map_or(f64::NAN, |h| h.win_rate)).collect();
-    let vs_prev: Vec<f64> = ms
-        .iter()
-        .enumerate()
-        .map(|(i, m)| if i == 0 { f64::NAN } else { s.head_to_head.get(&format!("{m}_vs_{}", ms[i - 1])).map_or(f64::NAN, |h| h.win_rate) })
-        .collect();
-    let png = |name: &str, f: Figure| f.png(&dir.join(name)).map_err(|e| crate::Error::Invalid(e.to_string()));
-    png("win_rates.png", Figure::new("Win rate under the grader (ties half), %", Plot::Lines { x: ms.clone(), series: vec![Series::new("vs SFT baseline", vs_sft), Series::new("vs previous model", vs_prev)], y_range: (0.0, 100.0) }))?;
-    let metric = |k: &str| models.iter().map(|m| s.judge.get(m).map_or(f64::NAN, |j| match k {
-        "pairwise" => j.pairwise_accuracy,
-        "exact" => j.exact_match,
-        "spearman" => j.spearman,
-        _ => j.kendall_tau,
-    })).collect::<Vec<_>>();
-    let series = vec![
-        Series::new("pairwise accuracy", metric("pairwise")),
-        Series::new("exact match", metric("exact")),
-        Series::new("Spearman", metric("spearman")),
-        Series::new("Kendall tau", metric("kendall")),
-    ];
-    png("judge_metrics.png", Figure::new("Each model as a judge vs the grader (held-out EFT)", Plot::Lines { x: models.clone(), series, y_range: (-0.2, 1.0) }))?;
-    let chars = get(&s.avg_length);
-    let lmax = max_of(&chars) * 1.2;
-    png("length.png", Figure::new("Mean response length (characters)", Plot::Bars { x: models.clone(), series: vec![Series::new("length", chars)], y_max: lmax }))?;
-    let hist_names: Vec<String> = s.self_scores.keys().cloned().collect();
-    let hist_series: Vec<Series> = hist_names.iter().map(|k| Series::new(k.as_str(), s.self_scores[k].iter().map(|c| *c as f64).collect())).collect();
-    let hmax = max_of(hist_series.iter().flat_map(|s| s.values.iter())) * 1.2;
-    let scores: Vec<String> = (0..=5).map(|i| i.to_string()).collect();
-    png("self_scores.png", Figure::new("Self-assigned scores of candidates, per iteration", Plot::Bars { x: scores, series: hist_series, y_max: hmax }))?;
+    // The same figures the notebooks draw, from the summary as `summary.json` holds it.
+    let mirror: analysis::records::EvalSummary = serde_json::to_value(s).and_then(serde_json::from_value).map_err(|e| crate::Error::Invalid(format!("summary: {e}")))?;
+    let png = |name: &str, f: analysis::Figure| f.png(&dir.join(name)).map_err(|e| crate::Error::Invalid(e.to_string()));
+    png("win_rates.png", analysis::figures::win_rates(&mirror))?;
+    png("judge_metrics.png", analysis::figures::judge_metrics(&mirror))?;
+    png("length.png", analysis::figures::lengths(&mirror))?;
+    png("self_scores.png", analysis::figures::self_scores(&mirror))?;
 
     let mut md = String::from("# Self-rewarding run: evaluation\n\n");
     md.push_str(&format!("Run folder: `{}`. Test prompts are held out from training; the world's grader stands in for human/GPT-4 judgments.\n\n", run.root.display()));

@@ -52,14 +52,10 @@ pub fn net_matrix_chart(models: &[String], m: &[Vec<f64>]) -> Figure {
         .size(620, 460)
 }
 
-/// Each iteration's model against the SFT baseline and against the model before it.
+/// Each iteration's model against the SFT baseline and against the model before it
+/// (the same chart as `make eval`'s report).
 pub fn win_rate_chart(run: &RunFolder) -> Result<Figure> {
-    let s = run.eval_summary()?;
-    let ms: Vec<String> = s.models.iter().filter(|m| m.starts_with('M')).cloned().collect();
-    let get = |k: String| s.head_to_head.get(&k).map_or(f64::NAN, |h| h.win_rate);
-    let vs_sft = ms.iter().map(|m| get(format!("{m}_vs_SFT"))).collect();
-    let vs_prev = ms.iter().enumerate().map(|(i, m)| if i == 0 { f64::NAN } else { get(format!("{m}_vs_{}", ms[i - 1])) }).collect();
-    Ok(Figure::new("Win rate under the grader (ties half)", Plot::Lines { x: ms, series: vec![Series::new("vs SFT baseline", vs_sft), Series::new("vs previous model", vs_prev)], y_range: (0.0, 100.0) }).axes("model", "%"))
+    Ok(crate::figures::win_rates(&run.eval_summary()?))
 }
 
 /// The AlpacaEval 2.0 leaderboard CSV (GPT-4 Turbo annotator) in an alpaca_eval checkout.

@@ -159,21 +159,16 @@ fn main() -> anyhow::Result<()> {
             let it = run.iter(iteration);
             let prompts: Vec<world::records::PromptRecord> = run.read_jsonl(&format!("{it}/prompts.jsonl"))?;
             let pairs: Vec<trainer::pairs::Pair> = run.read_jsonl(&format!("{it}/pairs.jsonl"))?;
-            let judged: Vec<trainer::selfjudge::Judged> = run.read_jsonl(&format!("{it}/judgments.jsonl"))?;
             let tasks: std::collections::HashMap<usize, world::Task> = prompts.into_iter().filter_map(|p| p.task.map(|t| (p.id, t))).collect();
-            let mut by: std::collections::BTreeMap<String, [usize; 4]> = Default::default();
+            let mut by: std::collections::BTreeMap<String, [usize; 3]> = Default::default();
             for p in &pairs {
                 let Some(t) = tasks.get(&p.prompt_id) else { continue };
                 let (c, r) = (world::grade(t, &p.chosen).score, world::grade(t, &p.rejected).score);
                 let e = by.entry(t.family.clone()).or_default();
                 e[(c.cmp(&r) as i32 + 1) as usize] += 1;
             }
-            for j in &judged {
-                let Some(t) = tasks.get(&j.prompt_id) else { continue };
-                by.entry(t.family.clone()).or_default()[3] += j.responses.iter().map(|r| world::grade(t, r).score as usize).sum::<usize>();
-            }
             println!("{:14} {:>6} {:>6} {:>6} {:>6}", "family", "agree", "tie", "against", "pairs");
-            for (f, [lt, eq, gt, _]) in &by {
+            for (f, [lt, eq, gt]) in &by {
                 println!("{f:14} {gt:6} {eq:6} {lt:6} {:6}", lt + eq + gt);
             }
         }
