@@ -76,6 +76,13 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         repeats: usize,
     },
+    /// Square f32 matmul GFLOP/s (the machine's reachable peak for the FLOP/s ratio).
+    Matmul {
+        #[arg(long, default_value_t = 1024)]
+        n: usize,
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
     /// Writes a random checkpoint, token ids and our logits for a transformers comparison.
     WriteCheckpoint {
         #[command(flatten)]
@@ -101,6 +108,7 @@ fn ids(b: usize, t: usize, v: usize) -> Vec<u32> {
 }
 
 fn main() -> Result<()> {
+    engine::alloc::keep_freed_memory();
     match Cli::parse().cmd {
         Cmd::Train { m, batch, seq, steps } => {
             let ck = model(&m)?;
@@ -175,6 +183,20 @@ fn main() -> Result<()> {
             }
             let n = (batch * new_tokens * repeats) as f64;
             println!("{}", serde_json::json!({"preallocated_tokens_per_s": n / pre, "concatenated_tokens_per_s": n / concat}));
+        }
+        Cmd::Matmul { n, seconds } => {
+            let a = Tensor::randn(0f32, 1.0, (n, n), &Device::Cpu)?;
+            let b = Tensor::randn(0f32, 1.0, (n, n), &Device::Cpu)?;
+            for _ in 0..3 {
+                a.matmul(&b)?;
+            }
+            let (t0, mut k) = (Instant::now(), 0usize);
+            while k < 3 || t0.elapsed().as_secs_f64() < seconds {
+                a.matmul(&b)?;
+                k += 1;
+            }
+            let gflops = 2.0 * (n as f64).powi(3) * k as f64 / t0.elapsed().as_secs_f64() / 1e9;
+            println!("{}", serde_json::json!({"matmul_gflops": gflops, "n": n}));
         }
         Cmd::WriteCheckpoint { m, out } => {
             let ck = model(&m)?;

@@ -2,6 +2,7 @@
 //! decoder on candle that trains (full logits, gradients everywhere) and samples
 //! fast (fused kernels, KV cache), its tokenizer and chat template, Hugging Face
 //! checkpoints, hub-cache loading, sequence log-probabilities and sampling.
+pub mod alloc;
 pub mod checkpoint;
 pub mod error;
 pub mod fsutil;
@@ -9,6 +10,7 @@ pub mod hub;
 pub mod judge;
 pub mod logprob;
 pub mod model;
+pub mod ops;
 pub mod optim;
 pub mod sample;
 pub mod schedule;

@@ -63,6 +63,15 @@ impl SeqBatch {
 /// Computed as `logit[target] - logsumexp(logits)`, with the max subtracted
 /// (and held constant) for stability.
 pub fn token_logprobs(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+    if crate::ops::fusable(logits) {
+        return crate::ops::token_logprobs(logits, targets);
+    }
+    token_logprobs_plain(logits, targets)
+}
+
+/// [`token_logprobs`] from candle's basic ops (any device and dtype; the reference the
+/// fused kernel is tested against).
+pub fn token_logprobs_plain(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
     let logits = logits.to_dtype(DType::F32)?;
     let max = logits.max_keepdim(D::Minus1)?.detach();
     let shifted = logits.broadcast_sub(&max)?;

@@ -74,13 +74,19 @@ impl Attention {
     fn forward(&self, x: &Tensor, cos: &Tensor, sin: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let (q, k, v) = self.qkv(x)?;
-        let q = rope::apply_slow(&q.contiguous()?, cos, sin)?;
-        let k = rope::apply_slow(&k.contiguous()?, cos, sin)?;
+        let fused = crate::ops::fusable(x);
+        let rope = if fused { crate::ops::rope } else { rope::apply_slow };
+        let q = rope(&q.contiguous()?, cos, sin)?;
+        let k = rope(&k.contiguous()?, cos, sin)?;
         let k = self.repeat_kv(k)?;
         let v = self.repeat_kv(v.contiguous()?)?;
         let scale = 1.0 / (self.d as f64).sqrt();
-        let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?; // (b, h, t, t)
-        let att = candle_nn::ops::softmax(&att, D::Minus1)?;
+        let att = if fused {
+            crate::ops::causal_softmax(&q.matmul(&k.t()?)?, scale)? // (b, h, t, t)
+        } else {
+            let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
+            candle_nn::ops::softmax(&att, D::Minus1)?
+        };
         let y = att.matmul(&v)?; // (b, h, t, d)
         let y = y.transpose(1, 2)?.reshape((b, t, self.h * self.d))?;
         self.o_proj.forward(&y)
@@ -108,8 +114,9 @@ impl Mlp {
 impl Module for Mlp {
     /// SwiGLU: `down(silu(gate(x)) * up(x))`, `(b, t, e) -> (b, t, e)`.
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let g = self.gate_proj.forward(x)?.silu()?;
-        self.down_proj.forward(&(g * self.up_proj.forward(x)?)?)
+        let (g, u) = (self.gate_proj.forward(x)?, self.up_proj.forward(x)?);
+        let h = if crate::ops::fusable(x) { crate::ops::swiglu(&g, &u)? } else { (g.silu()? * u)? };
+        self.down_proj.forward(&h)
     }
 }
 
@@ -195,13 +202,22 @@ impl Llama {
         let mut x = embed(&self.embed_tokens, ids)?; // (b, t, e)
         let eps = self.cfg.rms_norm_eps as f32;
         for layer in &self.layers {
-            let hn = candle_nn::ops::rms_norm_slow(&x, &layer.input_layernorm, eps)?;
+            let hn = rms_norm(&x, &layer.input_layernorm, eps)?;
             x = (x + layer.self_attn.forward(&hn, &cos, &sin, &mask)?)?;
-            let hn = candle_nn::ops::rms_norm_slow(&x, &layer.post_attention_layernorm, eps)?;
+            let hn = rms_norm(&x, &layer.post_attention_layernorm, eps)?;
             x = (&x + layer.mlp.forward(&hn)?)?;
         }
-        let x = candle_nn::ops::rms_norm_slow(&x, &self.norm, eps)?;
+        let x = rms_norm(&x, &self.norm, eps)?;
         project(&x, &self.lm_head)
+    }
+}
+
+/// Differentiable RMSNorm over the last dim: fused on f32 CPU tensors, else candle's ops.
+fn rms_norm(x: &Tensor, w: &Tensor, eps: f32) -> candle_core::Result<Tensor> {
+    if crate::ops::fusable(x) {
+        crate::ops::rms_norm(x, w, eps)
+    } else {
+        candle_nn::ops::rms_norm_slow(x, w, eps)
     }
 }
 

@@ -51,6 +51,7 @@ enum Cmd {
 }
 
 fn main() -> anyhow::Result<()> {
+    engine::alloc::keep_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

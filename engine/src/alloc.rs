@@ -1,0 +1,29 @@
+//! Memory reuse for tensor buffers.
+//!
+//! A training step allocates and frees hundreds of megabytes of tensors. glibc's
+//! `malloc` serves blocks above its mmap threshold with fresh `mmap`s and unmaps them on
+//! `free`, so every new tensor page-faults its memory in and the kernel zeroes it
+//! (measured on the benchmark train step: 112k page faults in 8 steps, ~20% of the time).
+//! `keep_freed_memory` raises the thresholds so freed buffers stay in the heap and are
+//! reused. Binaries call it first thing; elsewhere it does nothing.
+
+/// Keeps freed buffers for reuse instead of returning them to the OS (glibc only;
+/// a no-op on other platforms). Returns whether the settings were applied.
+pub fn keep_freed_memory() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt only changes allocator parameters; it is safe to call at any time.
+        unsafe {
+            // 32 MiB is glibc's largest mmap threshold on 64-bit; larger blocks still get
+            // their own mapping. Freed memory at the top of the heap is never trimmed.
+            let mmap = libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+            let trim = libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+            let pad = libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+            mmap == 1 && trim == 1 && pad == 1
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}

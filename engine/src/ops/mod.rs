@@ -1,0 +1,52 @@
+//! Fused CPU kernels for the training path, each with its backward written by hand.
+//!
+//! Built from candle's basic ops, softmax, RMSNorm, RoPE, SwiGLU and the log-softmax
+//! gather each take several passes over memory forwards and more backwards (every
+//! intermediate is a new tensor). Each op here is one pass each way, as a candle custom op
+//! whose `bwd` is itself one fused pass. They run on f32 CPU tensors; the model falls back
+//! to the plain ops elsewhere (CUDA, other dtypes), and `tests/fused_ops.rs` checks values
+//! and gradients against the plain ops (1e-4).
+//!
+//! Shapes: b batch, h heads, t queries, s keys, d head size, e hidden, v vocabulary, n rows.
+mod rmsnorm;
+mod rope;
+mod softmax;
+mod swiglu;
+mod xent;
+
+pub use rmsnorm::rms_norm;
+pub use rope::rope;
+pub use softmax::causal_softmax;
+pub use swiglu::swiglu;
+pub use xent::token_logprobs;
+
+use candle_core::{backend::BackendStorage, bail, CpuStorage, DType, Layout, Result, Tensor};
+
+/// Whether the fused kernels can run on `x` (f32 on the CPU).
+pub fn fusable(x: &Tensor) -> bool {
+    x.device().is_cpu() && x.dtype() == DType::F32
+}
+
+/// The f32 data of a contiguous CPU tensor argument.
+pub(crate) fn f32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    let data = match s {
+        CpuStorage::F32(v) => v.as_slice(),
+        _ => bail!("{op}: expects f32, got {:?}", s.dtype()),
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => bail!("{op}: expects a contiguous tensor"),
+    }
+}
+
+/// The u32 data of a contiguous CPU tensor argument.
+pub(crate) fn u32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [u32]> {
+    let data = match s {
+        CpuStorage::U32(v) => v.as_slice(),
+        _ => bail!("{op}: expects u32, got {:?}", s.dtype()),
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => bail!("{op}: expects a contiguous tensor"),
+    }
+}
