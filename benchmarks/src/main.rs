@@ -3,6 +3,9 @@
 //! ```text
 //! bench train    --hidden 256 --layers 4 --heads 4 --intermediate 688 --vocab 512 --batch 8 --seq 256
 //! bench generate --batch 8 --new-tokens 128
+//! bench judge    --prompts 32 --samples 3 --prompt-tokens 120 --new-tokens 40
+//! bench dpo      --pairs 8 --seq 256
+//! bench matmul   --n 1024
 //! bench write-checkpoint --out DIR   # a random checkpoint + ids + our logits, for check_transformers.py
 //! ```
 use anyhow::Result;
@@ -76,6 +79,33 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         repeats: usize,
     },
+    /// The judge-scoring path: `prompts` judge prompts of `prompt_tokens` tokens, each
+    /// prefilled once and sampled `samples` times for `new_tokens` tokens (the paper's K = 3).
+    Judge {
+        #[command(flatten)]
+        m: Model,
+        #[arg(long, default_value_t = 32)]
+        prompts: usize,
+        #[arg(long, default_value_t = 3)]
+        samples: usize,
+        #[arg(long, default_value_t = 120)]
+        prompt_tokens: usize,
+        #[arg(long, default_value_t = 40)]
+        new_tokens: usize,
+        #[arg(long, default_value_t = 2)]
+        repeats: usize,
+    },
+    /// One DPO step (policy forward on `pairs` chosen and rejected rows of `seq` tokens,
+    /// sigmoid loss against fixed reference log-probs, backward, AdamW); prints its time and
+    /// the process's peak resident memory growth over the step.
+    Dpo {
+        #[command(flatten)]
+        m: Model,
+        #[arg(long, default_value_t = 8)]
+        pairs: usize,
+        #[arg(long, default_value_t = 256)]
+        seq: usize,
+    },
     /// Square f32 matmul GFLOP/s (the machine's reachable peak for the FLOP/s ratio).
     Matmul {
         #[arg(long, default_value_t = 1024)]
@@ -101,6 +131,28 @@ fn model(m: &Model) -> Result<Checkpoint> {
     let tok = tokenizer(m.vocab)?;
     let cfg = Config::llama(m.vocab, m.hidden, m.intermediate, m.layers, m.heads, m.heads, 1024);
     Ok(Checkpoint::init(&cfg, tok, 0, &engine::default_device())?)
+}
+
+/// Model FLOPs per trained token (forward + backward = 3 × forward): 6 per weight of the
+/// matmuls (the embedding lookup is not one) and 12·t·e per layer for attention scores and
+/// values over a `t`-token sequence, counted as full (b, h, t, t) products as PyTorch eager
+/// computes them.
+fn train_flops_per_token(cfg: &Config, t: usize) -> f64 {
+    let (e, l) = (cfg.hidden_size as f64, cfg.num_hidden_layers as f64);
+    let embed = (cfg.vocab_size * cfg.hidden_size) as f64;
+    let matmul_weights = cfg.num_parameters() as f64 - embed * if cfg.tie_word_embeddings { 0.0 } else { 1.0 };
+    6.0 * matmul_weights + 12.0 * l * t as f64 * e
+}
+
+/// A field of /proc/self/status in KiB (`VmRSS` now, `VmHWM` the peak so far); 0 where
+/// there is no /proc.
+fn rss_kib(field: &str) -> Result<u64> {
+    let Ok(s) = std::fs::read_to_string("/proc/self/status") else { return Ok(0) };
+    Ok(s.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
 }
 
 fn ids(b: usize, t: usize, v: usize) -> Vec<u32> {
@@ -139,7 +191,12 @@ fn main() -> Result<()> {
             }
             let fwd = (batch * seq * steps) as f64 / t0.elapsed().as_secs_f64();
             let params = ck.config().num_parameters();
-            println!("{}", serde_json::json!({"train_tokens_per_s": train, "forward_tokens_per_s": fwd, "parameters": params}));
+            let flops = train_flops_per_token(ck.config(), seq);
+            println!(
+                "{}",
+                serde_json::json!({"train_tokens_per_s": train, "forward_tokens_per_s": fwd, "parameters": params,
+                    "train_flops_per_token": flops, "train_gflops": train * flops / 1e9})
+            );
         }
         Cmd::Generate { m, batch, prompt_tokens, new_tokens, repeats } => {
             let mut ck = model(&m)?;
@@ -183,6 +240,57 @@ fn main() -> Result<()> {
             }
             let n = (batch * new_tokens * repeats) as f64;
             println!("{}", serde_json::json!({"preallocated_tokens_per_s": n / pre, "concatenated_tokens_per_s": n / concat}));
+        }
+        Cmd::Judge { m, prompts, samples, prompt_tokens, new_tokens, repeats } => {
+            let mut ck = model(&m)?;
+            ck.tokenizer.eos_ids.clear(); // fixed length: never stop early
+            let ps: Vec<Vec<u32>> = ids(prompts, prompt_tokens, m.vocab).chunks(prompt_tokens).map(|c| c.to_vec()).collect();
+            let params = SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: new_tokens, stop: vec![] };
+            let seeds: Vec<u64> = (0..(prompts * samples) as u64).collect();
+            let _ = engine::generate(&ck.model, &ck.tokenizer, &ps, samples, &params, &seeds)?;
+            let t0 = Instant::now();
+            for _ in 0..repeats {
+                engine::generate(&ck.model, &ck.tokenizer, &ps, samples, &params, &seeds)?;
+            }
+            let secs = t0.elapsed().as_secs_f64() / repeats as f64;
+            let judgments = (prompts * samples) as f64;
+            println!(
+                "{}",
+                serde_json::json!({"judgments_per_s": judgments / secs,
+                    "prompt_and_new_tokens_per_s": judgments * (prompt_tokens + new_tokens) as f64 / secs})
+            );
+        }
+        Cmd::Dpo { m, pairs, seq } => {
+            let ck = model(&m)?;
+            let dev = Device::Cpu;
+            let v = ids(2 * pairs, seq + 1, m.vocab);
+            // rows 0..pairs chosen, pairs..2·pairs rejected; a 16-token prompt, the rest response
+            let rows: Vec<(Vec<u32>, Vec<u32>)> = v.chunks(seq + 1).map(|r| (r[..16].to_vec(), r[16..].to_vec())).collect();
+            let b = SeqBatch::new(&rows, 0, seq, &dev)?;
+            // Growth from here: optimiser state, activations, gradients (PyTorch's side
+            // measures the same span, its AdamW state created lazily inside the step).
+            let before = rss_kib("VmRSS")?;
+            let vars = ck.varmap.data().lock().unwrap().clone();
+            let mut opt = AdamW::new(&vars, AdamWParams { lr: 1e-6, ..Default::default() })?;
+            let reference = Tensor::zeros(2 * pairs, DType::F32, &dev)?; // precomputed, as in the trainer
+            let mut step = || -> Result<()> {
+                let lp = (engine::logprob::sequence_logprobs(&ck.model, &b)? - &reference)?;
+                let margin = (lp.narrow(0, 0, pairs)? - lp.narrow(0, pairs, pairs)?)?;
+                // -log σ(β·margin) = softplus(-β·margin)
+                let z = (margin * -0.1)?;
+                let loss = (z.exp()? + 1.0)?.log()?.mean_all()?;
+                opt.step(&loss.backward()?, 1e-6)?;
+                Ok(())
+            };
+            let t0 = Instant::now();
+            step()?;
+            let secs = t0.elapsed().as_secs_f64();
+            let peak = rss_kib("VmHWM")?;
+            println!(
+                "{}",
+                serde_json::json!({"dpo_step_s": secs, "peak_growth_mib": (peak.saturating_sub(before)) as f64 / 1024.0,
+                    "rss_before_mib": before as f64 / 1024.0})
+            );
         }
         Cmd::Matmul { n, seconds } => {
             let a = Tensor::randn(0f32, 1.0, (n, n), &Device::Cpu)?;
