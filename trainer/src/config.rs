@@ -48,11 +48,15 @@ pub struct DataConfig {
     /// (real model mistakes, as the paper's EFT holds real model responses), the rest from
     /// the corruption model. 0 means corruption only.
     pub eft_model_fraction: f64,
+    /// EFT justifications open with the task's expected answer ("Expected: ..."), so the
+    /// judge works the task out before comparing the response with it (a chain of thought;
+    /// the paper's EFT justifications are free text, and its profile leaves this off).
+    pub eft_expected: bool,
 }
 
 impl Default for DataConfig {
     fn default() -> Self {
-        Self { ift: 3200, eft_train: 1630, eft_eval: 541, test_prompts: 256, rebalance_eft: true, eft_model_fraction: 0.0 }
+        Self { ift: 3200, eft_train: 1630, eft_eval: 541, test_prompts: 256, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: true }
     }
 }
 
@@ -72,7 +76,9 @@ pub struct JudgeConfig {
 
 impl Default for JudgeConfig {
     fn default() -> Self {
-        Self { prompt: JudgePrompt::Condensed, samples: 3, temperature: 0.7, top_p: 0.9, max_new_tokens: 40 }
+        // 64 tokens: the expected answer, the five criteria and the score (95% of EFT targets
+        // fit in 49 tokens, the longest in 61).
+        Self { prompt: JudgePrompt::Condensed, samples: 3, temperature: 0.7, top_p: 0.9, max_new_tokens: 64 }
     }
 }
 
@@ -269,6 +275,7 @@ impl RunConfig {
                 c.judge.prompt = JudgePrompt::Paper;
                 c.model.max_len = 1024;
                 c.judge.max_new_tokens = 160;
+                c.data.eft_expected = false;
                 c.sft.lr = 5.5e-6;
                 c.sft.min_lr_ratio = 0.2; // 5.5e-6 -> 1.1e-6
                 c.sft.batch_size = 16;
@@ -281,7 +288,8 @@ impl RunConfig {
             Profile::Smoke => {
                 c.name = "smoke".into();
                 c.model = ModelConfig { vocab_size: 512, hidden_size: 64, intermediate_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 2, max_len: 192 };
-                c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true, eft_model_fraction: 0.0 };
+                // A 2-layer judge with 32 new tokens: the short justification (no expected answer).
+                c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: false };
                 c.sft = TrainConfig { steps: 250, batch_size: 16, warmup: 10, eval_every: 50, ckpt_every: 50, ..TrainConfig::default() };
                 c.judge.samples = 2;
                 c.judge.max_new_tokens = 32;

@@ -1,7 +1,7 @@
 //! Seed data, as in the paper: IFT (instruction -> reference response) and EFT
 //! (judge prompt -> justification ending in `Score: N`), plus held-out test prompts;
 //! and the tokenizer, trained on the world's text.
-use crate::config::RunConfig;
+use crate::config::{DataConfig, RunConfig};
 use crate::rundir::RunDir;
 use crate::Result;
 use engine::judge::JudgePrompt;
@@ -12,8 +12,14 @@ use world::records::{EftExample, IftExample, PromptRecord};
 use world::{corrupt, grade, Split, World};
 
 /// The EFT target for a graded response: the grader's justification, then the score.
-pub fn eft_target(g: &world::Grade) -> String {
-    format!("{} Score: {}", g.justification, g.score)
+/// With `expected`, the justification opens with the task's expected answer, so a judge
+/// trained on it works the task out before it compares (a chain of thought).
+pub fn eft_target(task: &world::Task, g: &world::Grade, expected: bool) -> String {
+    if expected {
+        format!("Expected: {}. {} Score: {}", task.reference, g.justification, g.score)
+    } else {
+        format!("{} Score: {}", g.justification, g.score)
+    }
 }
 
 /// IFT examples from `split`, distinct instructions: the reference is the response.
@@ -26,16 +32,17 @@ pub fn make_ift(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split) -> Vec<
 }
 
 /// EFT examples from `split`: `per_group` corrupted responses per instruction, each
-/// labelled by the grader. With `rebalance`, every score 0-5 gets an equal share.
+/// labelled by the grader. With `d.rebalance_eft`, every score 0-5 gets an equal share.
 pub fn make_eft(
     w: &World,
     rng: &mut ChaCha8Rng,
     n: usize,
     split: Split,
     per_group: usize,
-    rebalance: bool,
+    d: &DataConfig,
     prompt: &JudgePrompt,
 ) -> Result<(Vec<EftExample>, Vec<PromptRecord>)> {
+    let rebalance = d.rebalance_eft;
     let template = prompt.template()?;
     let quota = n.div_ceil(6);
     let mut counts = [0usize; 6];
@@ -62,7 +69,7 @@ pub fn make_eft(
             out.push(EftExample {
                 group,
                 prompt: engine::judge::fill(&template, &t.instruction, &response),
-                target: eft_target(&g),
+                target: eft_target(&t, &g, d.eft_expected),
                 instruction: t.instruction.clone(),
                 response,
                 score: g.score,
@@ -99,10 +106,10 @@ pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     let prompt = &cfg.judge.prompt;
     let ift = make_ift(w, &mut rng, d.ift, Split::Train);
     let ift_valid = make_ift(w, &mut rng, (d.ift / 20).max(8), Split::Valid);
-    let (eft, eft_tasks) = make_eft(w, &mut rng, d.eft_train, Split::Train, 2, d.rebalance_eft, prompt)?;
-    let (eft_valid, _) = make_eft(w, &mut rng, (d.eft_train / 20).max(8), Split::Valid, 2, d.rebalance_eft, prompt)?;
+    let (eft, eft_tasks) = make_eft(w, &mut rng, d.eft_train, Split::Train, 2, d, prompt)?;
+    let (eft_valid, _) = make_eft(w, &mut rng, (d.eft_train / 20).max(8), Split::Valid, 2, d, prompt)?;
     // Held-out judge set: groups of 4 responses to one test instruction.
-    let (eft_eval, _) = make_eft(w, &mut rng, d.eft_eval, Split::Test, 4, d.rebalance_eft, prompt)?;
+    let (eft_eval, _) = make_eft(w, &mut rng, d.eft_eval, Split::Test, 4, d, prompt)?;
     let test = make_prompts(w, &mut rng, d.test_prompts, Split::Test);
     // Tokenizer corpus: the world's text, all splits, and the chat/judge templates.
     let mut corpus: Vec<String> = vec![];
@@ -129,4 +136,24 @@ pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         "eft_train_scores": hist(&eft), "eft_eval_scores": hist(&eft_eval),
     }))?;
     run.mark_done("seed/seed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eft_target;
+    use rand::SeedableRng;
+
+    #[test]
+    fn eft_target_states_the_expected_answer_and_ends_in_a_parsable_score() {
+        let task = world::Family::Reverse.sample(&mut rand_chacha::ChaCha8Rng::seed_from_u64(3), 1);
+        let response = "cat";
+        let g = world::grade(&task, response);
+        let plain = eft_target(&task, &g, false);
+        let cot = eft_target(&task, &g, true);
+        assert_eq!(cot, format!("Expected: {}. {plain}", task.reference));
+        assert!(!plain.contains(&task.reference), "{plain}");
+        for t in [plain, cot] {
+            assert_eq!(engine::judge::parse_score(&t, 5.0).unwrap(), g.score as f64, "{t}");
+        }
+    }
 }

@@ -86,7 +86,7 @@ pub fn model_eft(cfg: &RunConfig, run: &RunDir) -> Result<Vec<EftExample>> {
                 v.push(EftExample {
                     group: c * cfg.iterate.batch_size + k,
                     prompt: engine::judge::fill(&template, &t.instruction, &response),
-                    target: crate::data::eft_target(&gr),
+                    target: crate::data::eft_target(t, &gr, cfg.data.eft_expected),
                     instruction: t.instruction.clone(),
                     response,
                     score: gr.score,
