@@ -52,11 +52,18 @@ pub struct DataConfig {
     /// judge works the task out before comparing the response with it (a chain of thought;
     /// the paper's EFT justifications are free text, and its profile leaves this off).
     pub eft_expected: bool,
+    /// Share of seed IFT responses that end with a sign-off ("I hope this helps."), as human
+    /// seed answers carry extraneous text: the SFT model learns it, the rubric's fifth point
+    /// ("no extraneous text") penalises it, and a judge can see it. 0 gives clean seed data.
+    pub ift_sign_off: f64,
 }
 
 impl Default for DataConfig {
     fn default() -> Self {
-        Self { ift: 3200, eft_train: 1630, eft_eval: 541, test_prompts: 256, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: true }
+        // The paper's seed sizes (3,200 IFT, 1,630 EFT) are the `paper` profile's. A model trained
+        // from scratch memorises 3,200 examples (the SFT baseline's validation loss rose after
+        // step 1,600 of 2,500); the world is free to sample, so the default draws more.
+        Self { ift: 20000, eft_train: 8000, eft_eval: 541, test_prompts: 256, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: true, ift_sign_off: 0.75 }
     }
 }
 
@@ -245,7 +252,8 @@ impl Default for RunConfig {
             model: ModelConfig::default(),
             data: DataConfig::default(),
             judge: JudgeConfig::default(),
-            sft: TrainConfig::default(),
+            // 2,000 steps of 32: about 2 epochs of the 28,000 seed examples.
+            sft: TrainConfig { steps: 2000, ..TrainConfig::default() },
             iterate: IterateConfig::default(),
             dpo: DpoConfig::default(),
         }
@@ -276,6 +284,8 @@ impl RunConfig {
                 c.model.max_len = 1024;
                 c.judge.max_new_tokens = 160;
                 c.data.eft_expected = false;
+                c.data.ift = 3200;
+                c.data.eft_train = 1630;
                 c.sft.lr = 5.5e-6;
                 c.sft.min_lr_ratio = 0.2; // 5.5e-6 -> 1.1e-6
                 c.sft.batch_size = 16;
@@ -289,7 +299,7 @@ impl RunConfig {
                 c.name = "smoke".into();
                 c.model = ModelConfig { vocab_size: 512, hidden_size: 64, intermediate_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 2, max_len: 192 };
                 // A 2-layer judge with 32 new tokens: the short justification (no expected answer).
-                c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: false };
+                c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: false, ift_sign_off: 0.0 };
                 c.sft = TrainConfig { steps: 250, batch_size: 16, warmup: 10, eval_every: 50, ckpt_every: 50, ..TrainConfig::default() };
                 c.judge.samples = 2;
                 c.judge.max_new_tokens = 32;

@@ -22,12 +22,16 @@ pub fn eft_target(task: &world::Task, g: &world::Grade, expected: bool) -> Strin
     }
 }
 
-/// IFT examples from `split`, distinct instructions: the reference is the response.
-pub fn make_ift(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split) -> Vec<IftExample> {
-    make_prompts(w, rng, n, split)
+/// IFT examples from `split`, distinct instructions: the reference is the response, with a
+/// sign-off appended to a `sign_off` share of them (seed answers of mixed quality).
+pub fn make_ift(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split, sign_off: f64) -> Vec<IftExample> {
+    let tasks: Vec<world::Task> = make_prompts(w, rng, n, split).into_iter().filter_map(|p| p.task).collect();
+    tasks
         .into_iter()
-        .filter_map(|p| p.task)
-        .map(|t| IftExample { instruction: t.instruction, response: t.reference, family: t.family })
+        .map(|t| {
+            let response = if sign_off > 0.0 && rng.gen_bool(sign_off.min(1.0)) { world::sign_off(rng, &t.reference) } else { t.reference };
+            IftExample { instruction: t.instruction, response, family: t.family }
+        })
         .collect()
 }
 
@@ -104,8 +108,8 @@ pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     let d = &cfg.data;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let prompt = &cfg.judge.prompt;
-    let ift = make_ift(w, &mut rng, d.ift, Split::Train);
-    let ift_valid = make_ift(w, &mut rng, (d.ift / 20).max(8), Split::Valid);
+    let ift = make_ift(w, &mut rng, d.ift, Split::Train, d.ift_sign_off);
+    let ift_valid = make_ift(w, &mut rng, (d.ift / 20).max(8), Split::Valid, d.ift_sign_off);
     let (eft, eft_tasks) = make_eft(w, &mut rng, d.eft_train, Split::Train, 2, d, prompt)?;
     let (eft_valid, _) = make_eft(w, &mut rng, (d.eft_train / 20).max(8), Split::Valid, 2, d, prompt)?;
     // Held-out judge set: groups of 4 responses to one test instruction.

@@ -16,6 +16,12 @@ fn chatter(rng: &mut impl Rng, core: &str) -> String {
     }
 }
 
+/// `core` followed by a sign-off ("I hope this helps."): the extraneous text that human
+/// seed answers often carry, and that costs the rubric's fifth point.
+pub fn sign_off(rng: &mut impl Rng, core: &str) -> String {
+    format!("{core} {}", CHATTER_POST.choose(rng).unwrap_or(&"Done."))
+}
+
 fn filler(rng: &mut impl Rng, n: usize) -> String {
     (0..n.max(1)).map(|_| *FILLER.choose(rng).unwrap_or(&"well")).collect::<Vec<_>>().join(" ")
 }
