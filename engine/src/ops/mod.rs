@@ -4,7 +4,7 @@
 //! gather each take several passes over memory forwards and more backwards (every
 //! intermediate is a new tensor). Each op here is one pass each way, as a candle custom op
 //! whose `bwd` is itself one fused pass. They run on f32 CPU tensors; the model falls back
-//! to the plain ops elsewhere (CUDA, other dtypes), and `tests/fused_ops.rs` checks values
+//! to the plain ops elsewhere (CUDA, other dtypes), and `engine/tests/fused_ops.rs` checks values
 //! and gradients against the plain ops (1e-4).
 //!
 //! Shapes: b batch, h heads, t queries, s keys, d head size, e hidden, v vocabulary, n rows.
