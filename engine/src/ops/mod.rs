@@ -20,33 +20,28 @@ pub use softmax::causal_softmax;
 pub use swiglu::swiglu;
 pub use xent::token_logprobs;
 
-use candle_core::{backend::BackendStorage, bail, CpuStorage, DType, Layout, Result, Tensor};
+use candle_core::{bail, CpuStorage, DType, Layout, Result, Tensor, WithDType};
 
 /// Whether the fused kernels can run on `x` (f32 on the CPU).
 pub fn fusable(x: &Tensor) -> bool {
     x.device().is_cpu() && x.dtype() == DType::F32
 }
 
-/// The f32 data of a contiguous CPU tensor argument.
-pub(crate) fn f32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
-    let data = match s {
-        CpuStorage::F32(v) => v.as_slice(),
-        _ => bail!("{op}: expects f32, got {:?}", s.dtype()),
-    };
+/// The data of a contiguous CPU tensor argument of element type `T`.
+pub(crate) fn data<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [T]> {
+    let all = s.as_slice::<T>().map_err(|e| candle_core::Error::Msg(format!("{op}: {e}")))?;
     match l.contiguous_offsets() {
-        Some((a, b)) => Ok(&data[a..b]),
+        Some((a, b)) => Ok(&all[a..b]),
         None => bail!("{op}: expects a contiguous tensor"),
     }
 }
 
+/// The f32 data of a contiguous CPU tensor argument.
+pub(crate) fn f32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    data(s, l, op)
+}
+
 /// The u32 data of a contiguous CPU tensor argument.
 pub(crate) fn u32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [u32]> {
-    let data = match s {
-        CpuStorage::U32(v) => v.as_slice(),
-        _ => bail!("{op}: expects u32, got {:?}", s.dtype()),
-    };
-    match l.contiguous_offsets() {
-        Some((a, b)) => Ok(&data[a..b]),
-        None => bail!("{op}: expects a contiguous tensor"),
-    }
+    data(s, l, op)
 }
