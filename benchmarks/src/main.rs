@@ -139,20 +139,21 @@ fn model(m: &Model) -> Result<Checkpoint> {
 /// computes them.
 fn train_flops_per_token(cfg: &Config, t: usize) -> f64 {
     let (e, l) = (cfg.hidden_size as f64, cfg.num_hidden_layers as f64);
-    let embed = (cfg.vocab_size * cfg.hidden_size) as f64;
-    let matmul_weights = cfg.num_parameters() as f64 - embed * if cfg.tie_word_embeddings { 0.0 } else { 1.0 };
+    // An untied embedding table is a lookup; a tied one is also the output head (a matmul).
+    let lookup = if cfg.tie_word_embeddings { 0 } else { cfg.vocab_size * cfg.hidden_size };
+    let matmul_weights = (cfg.num_parameters() - lookup) as f64;
     6.0 * matmul_weights + 12.0 * l * t as f64 * e
 }
 
 /// A field of /proc/self/status in KiB (`VmRSS` now, `VmHWM` the peak so far); 0 where
 /// there is no /proc.
-fn rss_kib(field: &str) -> Result<u64> {
-    let Ok(s) = std::fs::read_to_string("/proc/self/status") else { return Ok(0) };
-    Ok(s.lines()
+fn rss_kib(field: &str) -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
         .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
+        .unwrap_or(0)
 }
 
 fn ids(b: usize, t: usize, v: usize) -> Vec<u32> {
@@ -269,7 +270,7 @@ fn main() -> Result<()> {
             let b = SeqBatch::new(&rows, 0, seq, &dev)?;
             // Growth from here: optimiser state, activations, gradients (PyTorch's side
             // measures the same span, its AdamW state created lazily inside the step).
-            let before = rss_kib("VmRSS")?;
+            let before = rss_kib("VmRSS");
             let vars = ck.varmap.data().lock().unwrap().clone();
             let mut opt = AdamW::new(&vars, AdamWParams { lr: 1e-6, ..Default::default() })?;
             let reference = Tensor::zeros(2 * pairs, DType::F32, &dev)?; // precomputed, as in the trainer
@@ -285,7 +286,7 @@ fn main() -> Result<()> {
             let t0 = Instant::now();
             step()?;
             let secs = t0.elapsed().as_secs_f64();
-            let peak = rss_kib("VmHWM")?;
+            let peak = rss_kib("VmHWM");
             println!(
                 "{}",
                 serde_json::json!({"dpo_step_s": secs, "peak_growth_mib": (peak.saturating_sub(before)) as f64 / 1024.0,

@@ -70,22 +70,23 @@ impl Attention {
         x.unsqueeze(2)?.broadcast_as((b, k, n_rep, s, d))?.reshape((b, k * n_rep, s, d))
     }
 
-    /// Training path. `x: (b, t, e)`, `cos, sin: (b, t, d/2)`, `mask: (1|b, 1, t, t)` additive.
-    fn forward(&self, x: &Tensor, cos: &Tensor, sin: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    /// Training path. `x: (b, t, e)`, `cos, sin: (b, t, d/2)`. `mask`: the additive causal
+    /// mask `(1|b, 1, t, t)` for candle's ops, or `None` for the fused kernels (causal by index).
+    fn forward(&self, x: &Tensor, cos: &Tensor, sin: &Tensor, mask: Option<&Tensor>) -> candle_core::Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let (q, k, v) = self.qkv(x)?;
-        let fused = crate::ops::fusable(x);
-        let rope = if fused { crate::ops::rope } else { rope::apply_slow };
+        let rope = if mask.is_none() { crate::ops::rope } else { rope::apply_slow };
         let q = rope(&q.contiguous()?, cos, sin)?;
         let k = rope(&k.contiguous()?, cos, sin)?;
         let k = self.repeat_kv(k)?;
         let v = self.repeat_kv(v.contiguous()?)?;
         let scale = 1.0 / (self.d as f64).sqrt();
-        let att = if fused {
-            crate::ops::causal_softmax(&q.matmul(&k.t()?)?, scale)? // (b, h, t, t)
-        } else {
-            let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
-            candle_nn::ops::softmax(&att, D::Minus1)?
+        let att = match mask {
+            None => crate::ops::causal_softmax(&q.matmul(&k.t()?)?, scale)?, // (b, h, t, t)
+            Some(mask) => {
+                let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
+                candle_nn::ops::softmax(&att, D::Minus1)?
+            }
         };
         let y = att.matmul(&v)?; // (b, h, t, d)
         let y = y.transpose(1, 2)?.reshape((b, t, self.h * self.d))?;
@@ -198,12 +199,13 @@ impl Llama {
         let dev = ids.device();
         let pos = Tensor::arange(0u32, t as u32, dev)?.unsqueeze(0)?.broadcast_as((b, t))?.contiguous()?;
         let (cos, sin) = self.rope.tables(&pos)?;
-        let mask = Self::causal_mask(t, self.dtype(), dev)?;
         let mut x = embed(&self.embed_tokens, ids)?; // (b, t, e)
+        // The fused kernels apply the causal mask by index; candle's ops need it as a tensor.
+        let mask = if crate::ops::fusable(&x) { None } else { Some(Self::causal_mask(t, self.dtype(), dev)?) };
         let eps = self.cfg.rms_norm_eps as f32;
         for layer in &self.layers {
             let hn = rms_norm(&x, &layer.input_layernorm, eps)?;
-            x = (x + layer.self_attn.forward(&hn, &cos, &sin, &mask)?)?;
+            x = (x + layer.self_attn.forward(&hn, &cos, &sin, mask.as_ref())?)?;
             let hn = rms_norm(&x, &layer.post_attention_layernorm, eps)?;
             x = (&x + layer.mlp.forward(&hn)?)?;
         }
