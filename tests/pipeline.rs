@@ -39,11 +39,54 @@ fn smoke_loop_and_eval_write_everything_a_user_reads() {
               "eval/M2/model_outputs.json", "eval/annotations/M2_vs_M1/annotations.json"] {
         assert!(run.exists(f), "{f} missing");
     }
+    // The score is the number of criteria met, so the shares add up to the mean score;
+    // an exact response meets every criterion, so "exact" is never the most common.
+    for m in &s.models {
+        let c = s.criteria[m];
+        assert!((c.iter().sum::<f64>() - s.grader_score[m]).abs() < 1e-9, "{m}: {c:?} vs {}", s.grader_score[m]);
+        assert!(c[..4].iter().all(|x| c[4] <= *x), "{m}: {c:?}");
+    }
+    // M1 judged its own candidates in iteration 1: one group per prompt with candidates.
+    let sj = &s.self_judge["M1"];
+    let judged: Vec<trainer::selfjudge::Judged> = run.read_jsonl("iter_1/judgments.jsonl").unwrap();
+    assert_eq!(sj.n_groups, judged.len());
+    let scores: Vec<&Option<f64>> = judged.iter().flat_map(|j| &j.scores).collect();
+    let scored = scores.iter().filter(|s| s.is_some()).count() as f64 / scores.len() as f64;
+    assert!((sj.coverage - scored).abs() < 1e-12 && (0.0..=1.0).contains(&sj.pairwise_accuracy), "{sj:?}");
     let md = std::fs::read_to_string(run.path("eval/report.md")).unwrap();
-    assert!(md.contains("M2 vs M1") && md.contains("pairwise acc."));
+    assert!(md.contains("M2 vs M1") && md.contains("pairwise acc.") && md.contains("judging its own candidates") && md.contains("5 exact"));
     // A changed config is refused for an existing run instead of mixing recipes.
     let mut other = cfg.clone();
     other.seed = 99;
     let err = trainer::iterate::run(&other, &run).unwrap_err().to_string();
     assert!(err.contains("config.toml"), "{err}");
+}
+
+#[test]
+fn a_fork_starts_from_the_same_sft_models_and_refuses_another_sft_recipe() {
+    let d = fresh_copy();
+    let src_cfg = smoke_config(d.path());
+    let src = RunDir::new(&src_cfg.runs_dir, &src_cfg.name);
+    let mut cfg = src_cfg.clone();
+    cfg.name = "beta".into();
+    cfg.iterate.iterations = 1;
+    cfg.dpo.loss = trainer::config::DpoLoss::Sigmoid { beta: 0.2 };
+    let dst = RunDir::new(&cfg.runs_dir, &cfg.name);
+    // Another SFT recipe is refused and leaves no folder behind.
+    let mut other = cfg.clone();
+    other.sft.steps += 1;
+    let err = trainer::fork::fork_after_sft(&src, &dst, &other).unwrap_err().to_string();
+    assert!(err.contains("sft"), "{err}");
+    assert!(!dst.root.exists());
+
+    trainer::fork::fork_after_sft(&src, &dst, &cfg).unwrap();
+    assert!(trainer::fork::fork_after_sft(&src, &dst, &cfg).is_err(), "forking over an existing run");
+    trainer::iterate::run(&cfg, &dst).unwrap();
+    // M1 is the source's, not trained again (training would leave its state under work/).
+    for f in ["m1/model.safetensors", "sft_baseline/model.safetensors", "seed/eft_train.jsonl"] {
+        assert_eq!(std::fs::read(src.path(f)).unwrap(), std::fs::read(dst.path(f)).unwrap(), "{f}");
+    }
+    assert!(!dst.exists("work/m1") && dst.is_done("m2"));
+    let saved: trainer::RunConfig = toml::from_str(&std::fs::read_to_string(dst.path("config.toml")).unwrap()).unwrap();
+    assert_eq!(saved.dpo.loss, cfg.dpo.loss);
 }

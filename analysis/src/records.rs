@@ -106,6 +106,10 @@ pub struct EvalSummary {
     #[serde(deserialize_with = "nan::map")]
     pub avg_words: BTreeMap<String, f64>,
     pub self_scores: BTreeMap<String, [usize; 6]>,
+    /// M_t judging its own candidates of iteration t, against the grader.
+    pub self_judge: BTreeMap<String, JudgeMetrics>,
+    /// Share of each model's test responses meeting each of the five rubric criteria.
+    pub criteria: BTreeMap<String, [f64; 5]>,
 }
 
 impl EvalSummary {

@@ -25,6 +25,10 @@ pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
     for m in models {
         md.push_str(&format!("| {m} | {} | {:.1} | {:.1} |\n", f(s.grader_score[m]), s.avg_length[m], s.avg_words[m]));
     }
+    md.push_str("\n### Rubric criteria met (share of test responses)\n\nCriteria 1-4 are content; the fifth (exact, no extraneous text) is also form.\n\n| model | 1 relevant | 2 substantial | 3 basic elements | 4 complete, in order | 5 exact |\n|---|---|---|---|---|---|\n");
+    for (m, c) in models.iter().filter_map(|m| s.criteria.get(m).map(|c| (m, c))) {
+        md.push_str(&format!("| {m} | {} |\n", c.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" | ")));
+    }
     md.push_str("\n## Head to head (grader scores each response alone; equal scores = tie)\n\n| comparison | win | tie | loss | win rate % (ties half) | s.e. | win − loss |\n|---|---|---|---|---|---|---|\n");
     for (k, h) in &s.head_to_head {
         md.push_str(&format!("| {} | {} | {} | {} | {:.1} | {:.1} | {:+.1} |\n", k.replace("_vs_", " vs "), h.win, h.tie, h.loss, h.win_rate, h.standard_error, h.net));
@@ -44,6 +48,11 @@ pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
                 f(j.coverage)
             ));
         }
+    }
+    md.push_str("\n### Each model judging its own candidates (the scores the loop trained on)\n\n");
+    md.push_str("The same metrics over iteration t's candidates (N per prompt), self-scores against the grader's: how much of the grader's order the pairs could carry.\n\n| judge | pairwise acc. | judge ties | Spearman | pairs | prompts |\n|---|---|---|---|---|---|\n");
+    for (m, j) in &s.self_judge {
+        md.push_str(&format!("| {m} | {} | {} | {} | {} | {} |\n", f(j.pairwise_accuracy), f(j.tie_rate), f(j.spearman), j.n_pairs, j.n_groups));
     }
     md.push_str("\n![judge metrics](judge_metrics.png)\n\n## Length\n\n![length](length.png)\n\n## Self-rewarding: scores M_t gave its own candidates\n\n| iteration model | 0 | 1 | 2 | 3 | 4 | 5 |\n|---|---|---|---|---|---|---|\n");
     for (k, h) in &s.self_scores {

@@ -34,6 +34,15 @@ pub struct Summary {
     pub avg_words: BTreeMap<String, f64>,
     /// Self-assigned scores in each iteration, counts of rounded scores 0..=5.
     pub self_scores: BTreeMap<String, [usize; 6]>,
+    /// M_t as the judge of its own candidates in iteration t (the scores the loop used),
+    /// against the grader: the signal the pairs could carry. Keyed `"M1"`, `"M2"`, ...
+    #[serde(default)]
+    pub self_judge: BTreeMap<String, JudgeMetrics>,
+    /// Share of each model's test responses meeting each rubric criterion (relevant,
+    /// substantial, basic elements right, complete and in order, exact): criteria 1-4
+    /// are content, the fifth is also form (no extraneous text).
+    #[serde(default)]
+    pub criteria: BTreeMap<String, [f64; 5]>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -108,6 +117,23 @@ fn judge_eft(run: &RunDir, cfg: &RunConfig, name: &str, ck: &Checkpoint, eft: &[
     Ok(rows.into_iter().map(|r| r.score).collect())
 }
 
+/// Iteration `t`'s self-scores of the candidates against the grader's scores of the same
+/// candidates, one group per prompt.
+fn self_judge(run: &RunDir, t: usize) -> Result<JudgeMetrics> {
+    let it = run.iter(t);
+    let prompts: Vec<PromptRecord> = run.read_jsonl(&format!("{it}/prompts.jsonl"))?;
+    let judged: Vec<trainer::selfjudge::Judged> = run.read_jsonl(&format!("{it}/judgments.jsonl"))?;
+    let tasks: HashMap<usize, &world::Task> = prompts.iter().filter_map(|p| p.task.as_ref().map(|t| (p.id, t))).collect();
+    let items: Vec<Item> = judged
+        .iter()
+        .filter_map(|j| tasks.get(&j.prompt_id).map(|task| (j, *task)))
+        .flat_map(|(j, task)| {
+            j.responses.iter().zip(&j.scores).map(move |(r, s)| Item { group: j.prompt_id, gold: world::grade(task, r).score as f64, pred: *s })
+        })
+        .collect();
+    Ok(judge_metrics(&items))
+}
+
 /// Runs the whole evaluation of a run and writes `eval/summary.json`, AlpacaEval files,
 /// plots and `eval/report.md`.
 pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
@@ -133,6 +159,14 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
                 test_rows.push(TestScore { model: name.clone(), prompt_id: p.id, family: task.family.clone(), words: r.split_whitespace().count(), grader: *g });
             }
         }
+        let mut met = [0.0; 5];
+        for (p, r) in prompts.iter().zip(&out) {
+            if let Some(task) = &p.task {
+                let g = world::grade(task, r);
+                met.iter_mut().zip(g.criteria).for_each(|(m, c)| *m += c as u8 as f64 / prompts.len() as f64);
+            }
+        }
+        s.criteria.insert(name.clone(), met);
         let scores: Vec<f64> = graded.into_iter().flatten().collect();
         s.grader_score.insert(name.clone(), scores.iter().sum::<f64>() / scores.len().max(1) as f64);
         s.avg_length.insert(name.clone(), out.iter().map(|r| r.chars().count() as f64).sum::<f64>() / out.len().max(1) as f64);
@@ -192,6 +226,7 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
     while run.exists(&format!("iter_{t}/summary.json")) {
         let it: trainer::iterate::IterSummary = run.read_json(&format!("iter_{t}/summary.json"))?;
         s.self_scores.insert(format!("M{t}"), it.self_score_hist);
+        s.self_judge.insert(format!("M{t}"), self_judge(run, t)?);
         t += 1;
     }
     run.write_jsonl("eval/test_scores.jsonl", &test_rows)?;

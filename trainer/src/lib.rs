@@ -1,11 +1,13 @@
 //! The self-rewarding loop (Yuan et al., 2024). Read in pipeline order:
 //! `data` (seed IFT/EFT) -> `sft` (M1) -> per iteration: `prompts` (self-instruction)
-//! -> `candidates` -> `selfjudge` -> `pairs` -> `dpo` -> M_{t+1}; `iterate` ties them.
+//! -> `candidates` -> `selfjudge` -> `pairs` -> `dpo` -> M_{t+1}; `iterate` ties them;
+//! `fork` starts a new run from another's SFT models.
 pub mod candidates;
 pub mod config;
 pub mod data;
 pub mod dpo;
 pub mod error;
+pub mod fork;
 pub mod iterate;
 pub mod pairs;
 pub mod parallel;

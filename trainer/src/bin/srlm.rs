@@ -4,6 +4,7 @@
 //! srlm seed     # tokenizer + seed IFT/EFT data into runs/<name>/seed
 //! srlm sft      # M1 (IFT+EFT) and the SFT baseline (IFT only)
 //! srlm iterate  # seed + sft if needed, then M1 -> M2 -> ... (resumable)
+//! srlm fork --from <run>   # a new run (--name) from <run>'s seed data and SFT models
 //! srlm config   # print the resolved config
 //! ```
 use clap::{Args, Parser, Subcommand};
@@ -46,6 +47,14 @@ enum Cmd {
     Sft,
     /// Run the whole loop: seed, SFT, then the iterations.
     Iterate,
+    /// Start a new run (`--name`) from another run's seed data, M1 and SFT baseline, to
+    /// compare loop settings (`--set judge...`, `dpo...`, `iterate...`) on the same M1; then
+    /// run `iterate` on it with the same options. Refused if SFT settings differ.
+    Fork {
+        /// The run whose SFT stage to reuse (a folder under runs_dir).
+        #[arg(long)]
+        from: String,
+    },
     /// Print the resolved configuration as TOML.
     Config,
 }
@@ -78,6 +87,10 @@ fn main() -> anyhow::Result<()> {
             trainer::sft::run_sft(&cfg, &run)?;
         }
         Cmd::Iterate => trainer::iterate::run(&cfg, &run)?,
+        Cmd::Fork { from } => {
+            trainer::fork::fork_after_sft(&RunDir::new(&cfg.runs_dir, &from), &run, &cfg)?;
+            eprintln!("{} starts from {from}'s SFT models; continue with `srlm --name {} <same --set options> iterate`", run.root.display(), cfg.name);
+        }
     }
     Ok(())
 }
