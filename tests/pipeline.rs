@@ -45,6 +45,8 @@ fn smoke_loop_and_eval_write_everything_a_user_reads() {
         let c = s.criteria[m];
         assert!((c.iter().sum::<f64>() - s.grader_score[m]).abs() < 1e-9, "{m}: {c:?} vs {}", s.grader_score[m]);
         assert!(c[..4].iter().all(|x| c[4] <= *x), "{m}: {c:?}");
+        // An exact answer is right content without chatter.
+        assert!(s.content_right[m] >= c[4] - 1e-12 && (0.0..=1.0).contains(&s.chatter[m]), "{m}");
     }
     // M1 judged its own candidates in iteration 1: one group per prompt with candidates.
     let sj = &s.self_judge["M1"];
@@ -54,7 +56,7 @@ fn smoke_loop_and_eval_write_everything_a_user_reads() {
     let scored = scores.iter().filter(|s| s.is_some()).count() as f64 / scores.len() as f64;
     assert!((sj.coverage - scored).abs() < 1e-12 && (0.0..=1.0).contains(&sj.pairwise_accuracy), "{sj:?}");
     let md = std::fs::read_to_string(run.path("eval/report.md")).unwrap();
-    assert!(md.contains("M2 vs M1") && md.contains("pairwise acc.") && md.contains("judging its own candidates") && md.contains("5 exact"));
+    assert!(md.contains("M2 vs M1") && md.contains("pairwise acc.") && md.contains("judging its own candidates") && md.contains("5 exact") && md.contains("content right"));
     // A changed config is refused for an existing run instead of mixing recipes.
     let mut other = cfg.clone();
     other.seed = 99;

@@ -110,6 +110,12 @@ pub struct EvalSummary {
     pub self_judge: BTreeMap<String, JudgeMetrics>,
     /// Share of each model's test responses meeting each of the five rubric criteria.
     pub criteria: BTreeMap<String, [f64; 5]>,
+    /// Share of each model's test responses whose content (chatter stripped) is the reference.
+    #[serde(deserialize_with = "nan::map")]
+    pub content_right: BTreeMap<String, f64>,
+    /// Share of each model's test responses carrying chatter (a sign-off or lead-in).
+    #[serde(deserialize_with = "nan::map")]
+    pub chatter: BTreeMap<String, f64>,
 }
 
 impl EvalSummary {

@@ -25,9 +25,10 @@ pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
     for m in models {
         md.push_str(&format!("| {m} | {} | {:.1} | {:.1} |\n", f(s.grader_score[m]), s.avg_length[m], s.avg_words[m]));
     }
-    md.push_str("\n### Rubric criteria met (share of test responses)\n\nCriteria 1-4 are content; the fifth (exact, no extraneous text) is also form.\n\n| model | 1 relevant | 2 substantial | 3 basic elements | 4 complete, in order | 5 exact |\n|---|---|---|---|---|---|\n");
+    md.push_str("\n### Content and form (share of test responses)\n\nCriteria 1-4 are content; the fifth (exact, no extraneous text) is also form. *Content right*: the answer with any chatter stripped is the reference; *chatter*: it carries a sign-off or lead-in.\n\n| model | 1 relevant | 2 substantial | 3 basic elements | 4 complete, in order | 5 exact | content right | chatter |\n|---|---|---|---|---|---|---|---|\n");
     for (m, c) in models.iter().filter_map(|m| s.criteria.get(m).map(|c| (m, c))) {
-        md.push_str(&format!("| {m} | {} |\n", c.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" | ")));
+        let get = |x: &std::collections::BTreeMap<String, f64>| x.get(m).copied().map_or("–".into(), f);
+        md.push_str(&format!("| {m} | {} | {} | {} |\n", c.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" | "), get(&s.content_right), get(&s.chatter)));
     }
     md.push_str("\n## Head to head (grader scores each response alone; equal scores = tie)\n\n| comparison | win | tie | loss | win rate % (ties half) | s.e. | win − loss |\n|---|---|---|---|---|---|---|\n");
     for (k, h) in &s.head_to_head {

@@ -43,6 +43,13 @@ pub struct Summary {
     /// are content, the fifth is also form (no extraneous text).
     #[serde(default)]
     pub criteria: BTreeMap<String, [f64; 5]>,
+    /// Content and form apart: the share of each model's test responses whose content,
+    /// chatter stripped, is the reference, and the share carrying chatter (a sign-off or
+    /// lead-in, which the rubric's fifth point penalises).
+    #[serde(default)]
+    pub content_right: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub chatter: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -159,14 +166,20 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
                 test_rows.push(TestScore { model: name.clone(), prompt_id: p.id, family: task.family.clone(), words: r.split_whitespace().count(), grader: *g });
             }
         }
-        let mut met = [0.0; 5];
+        let (mut met, mut right, mut chatter) = ([0.0; 5], 0.0, 0.0);
+        let share = 1.0 / prompts.len().max(1) as f64;
         for (p, r) in prompts.iter().zip(&out) {
             if let Some(task) = &p.task {
                 let g = world::grade(task, r);
-                met.iter_mut().zip(g.criteria).for_each(|(m, c)| *m += c as u8 as f64 / prompts.len() as f64);
+                met.iter_mut().zip(g.criteria).for_each(|(m, c)| *m += c as u8 as f64 * share);
+                let (core, chat) = world::strip_chatter(r);
+                right += (core == task.reference) as u8 as f64 * share;
+                chatter += chat as u8 as f64 * share;
             }
         }
         s.criteria.insert(name.clone(), met);
+        s.content_right.insert(name.clone(), right);
+        s.chatter.insert(name.clone(), chatter);
         let scores: Vec<f64> = graded.into_iter().flatten().collect();
         s.grader_score.insert(name.clone(), scores.iter().sum::<f64>() / scores.len().max(1) as f64);
         s.avg_length.insert(name.clone(), out.iter().map(|r| r.chars().count() as f64).sum::<f64>() / out.len().max(1) as f64);

@@ -22,6 +22,25 @@ pub fn sign_off(rng: &mut impl Rng, core: &str) -> String {
     format!("{core} {}", CHATTER_POST.choose(rng).unwrap_or(&"Done."))
 }
 
+/// Splits a response into its core and whether it carried the world's chatter (a lead-in
+/// such as "The answer is" or a sign-off such as "I hope this helps."): content and form
+/// apart, e.g. to tell an answer that is right but signed off from one that is wrong.
+pub fn strip_chatter(response: &str) -> (&str, bool) {
+    let mut core = response.trim();
+    let mut found = false;
+    for p in CHATTER_POST {
+        if let Some(c) = core.strip_suffix(p) {
+            (core, found) = (c.trim_end(), true);
+        }
+    }
+    for p in CHATTER_PRE {
+        if let Some(c) = core.strip_prefix(p) {
+            (core, found) = (c.trim_start(), true);
+        }
+    }
+    (core, found)
+}
+
 fn filler(rng: &mut impl Rng, n: usize) -> String {
     (0..n.max(1)).map(|_| *FILLER.choose(rng).unwrap_or(&"well")).collect::<Vec<_>>().join(" ")
 }
@@ -135,5 +154,20 @@ pub fn corrupt(task: &Task, level: u8, rng: &mut impl Rng) -> String {
         chatter(rng, &core)
     } else {
         core
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_chatter;
+
+    #[test]
+    fn chatter_is_split_from_the_core() {
+        assert_eq!(strip_chatter("SUN HAT I hope this helps."), ("SUN HAT", true));
+        assert_eq!(strip_chatter(" The answer is 42 "), ("42", true));
+        assert_eq!(strip_chatter("Here you go: dog, cat Done."), ("dog, cat", true));
+        assert_eq!(strip_chatter("dog cat"), ("dog cat", false));
+        // Only whole phrases at either end count.
+        assert_eq!(strip_chatter("Done cat"), ("Done cat", false));
     }
 }

@@ -11,7 +11,7 @@ pub mod task;
 pub mod vocab;
 pub mod world;
 
-pub use corrupt::{corrupt, sign_off};
+pub use corrupt::{corrupt, sign_off, strip_chatter};
 pub use families::Family;
 pub use grader::{grade, Grade};
 pub use split::{Split, SplitConfig};
