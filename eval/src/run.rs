@@ -159,29 +159,23 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
     for (name, path) in &models {
         let ck = Checkpoint::load(path, DType::F32, &engine::default_device())?;
         let out = outputs(run, cfg, name, &ck, &prompts)?;
-        let items: Vec<(String, String)> = prompts.iter().zip(&out).map(|(p, r)| (p.instruction.clone(), r.clone())).collect();
-        let graded: Vec<Option<f64>> = grader.judge(&items).into_iter().map(|r| r.ok().map(|j| j.score)).collect();
-        for ((p, r), g) in prompts.iter().zip(&out).zip(&graded) {
-            if let (Some(g), Some(task)) = (g, &p.task) {
-                test_rows.push(TestScore { model: name.clone(), prompt_id: p.id, family: task.family.clone(), words: r.split_whitespace().count(), grader: *g });
-            }
-        }
-        let (mut met, mut right, mut chatter) = ([0.0; 5], 0.0, 0.0);
-        let share = 1.0 / prompts.len().max(1) as f64;
+        // One grading per answer: the score, each criterion, and content apart from chatter.
+        let (mut scores, mut met, mut right, mut chatter) = (vec![], [0.0; 5], 0.0, 0.0);
         for (p, r) in prompts.iter().zip(&out) {
-            if let Some(task) = &p.task {
-                let g = world::grade(task, r);
-                met.iter_mut().zip(g.criteria).for_each(|(m, c)| *m += c as u8 as f64 * share);
-                let (core, chat) = world::strip_chatter(r);
-                right += (core == task.reference) as u8 as f64 * share;
-                chatter += chat as u8 as f64 * share;
-            }
+            let Some(task) = &p.task else { continue };
+            let g = world::grade(task, r);
+            test_rows.push(TestScore { model: name.clone(), prompt_id: p.id, family: task.family.clone(), words: r.split_whitespace().count(), grader: g.score as f64 });
+            scores.push(g.score as f64);
+            met.iter_mut().zip(g.criteria).for_each(|(m, c)| *m += c as u8 as f64);
+            let (core, chat) = world::strip_chatter(r);
+            right += (core == task.reference) as u8 as f64;
+            chatter += chat as u8 as f64;
         }
-        s.criteria.insert(name.clone(), met);
-        s.content_right.insert(name.clone(), right);
-        s.chatter.insert(name.clone(), chatter);
-        let scores: Vec<f64> = graded.into_iter().flatten().collect();
-        s.grader_score.insert(name.clone(), scores.iter().sum::<f64>() / scores.len().max(1) as f64);
+        let n = scores.len().max(1) as f64;
+        s.grader_score.insert(name.clone(), scores.iter().sum::<f64>() / n);
+        s.criteria.insert(name.clone(), met.map(|m| m / n));
+        s.content_right.insert(name.clone(), right / n);
+        s.chatter.insert(name.clone(), chatter / n);
         s.avg_length.insert(name.clone(), out.iter().map(|r| r.chars().count() as f64).sum::<f64>() / out.len().max(1) as f64);
         s.avg_words.insert(name.clone(), out.iter().map(|r| r.split_whitespace().count() as f64).sum::<f64>() / out.len().max(1) as f64);
         let preds = judge_eft(run, cfg, name, &ck, &eft)?;
