@@ -130,7 +130,14 @@ pub fn generate(
     let ids = Tensor::from_vec(ids, (nb, l), dev)?;
     let (pos, bias) = step_inputs(&vec![vec![]; nb], &vec![0; nb], &ok, dev, model.dtype())?;
     let mut cache = KvCache::with_capacity(model.config().num_hidden_layers, l + params.max_new_tokens);
-    let logits = model.forward_cached(&ids, &pos, &bias, &mut cache, false)?;
+    // On CPU the projections read transposed copies of the weights (`Packed`); CUDA's
+    // matmul takes the transposed view as it is.
+    let packed = if dev.is_cpu() { Some(model.pack()?) } else { None };
+    let forward = |ids: &Tensor, pos: &Tensor, bias: &Tensor, cache: &mut KvCache| match &packed {
+        Some(p) => model.forward_packed(p, ids, pos, bias, cache, false),
+        None => model.forward_cached(ids, pos, bias, cache, false),
+    };
+    let logits = forward(&ids, &pos, &bias, &mut cache)?;
     let mut cache = if n > 1 { cache.repeat_rows(n)? } else { cache };
     let mut logits = logits.to_dtype(DType::F32)?.to_vec2::<f32>()?;
     if n > 1 {
@@ -164,7 +171,7 @@ pub fn generate(
         let new_ok: Vec<Vec<bool>> = done.iter().map(|d| vec![d.is_none()]).collect();
         let (pos, bias) = step_inputs(&key_ok, &next_pos, &new_ok, dev, model.dtype())?;
         let ids = Tensor::from_vec(next, (b, 1), dev)?;
-        logits = model.forward_cached(&ids, &pos, &bias, &mut cache, false)?.to_dtype(DType::F32)?.to_vec2()?;
+        logits = forward(&ids, &pos, &bias, &mut cache)?.to_dtype(DType::F32)?.to_vec2()?;
         for r in 0..b {
             key_ok[r].push(new_ok[r][0]);
             if new_ok[r][0] {

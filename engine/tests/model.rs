@@ -179,6 +179,53 @@ fn cached_decoding_matches_full_forward_with_left_padding() -> anyhow::Result<()
     Ok(())
 }
 
+/// The packed decode path (panel matmuls for steps of few rows, `Llama::pack`) gives the
+/// plain cached path's logits: prefill and decode steps, a step with more rows than
+/// `PANEL_ROWS` (plain matmul inside the packed path), a left-padded row, GQA, untied head,
+/// q/k/v biases non-zero.
+#[test]
+fn packed_decoding_matches_the_plain_cached_path() -> anyhow::Result<()> {
+    let tok = tiny_tokenizer();
+    let mut cfg = tiny_config(tok.vocab_size());
+    cfg.attention_bias = true;
+    cfg.tie_word_embeddings = false;
+    let init = Checkpoint::init(&cfg, tok.clone(), 5, &Device::Cpu)?;
+    let mut tensors = init.tensors()?;
+    for (name, t) in tensors.iter_mut() {
+        if name.ends_with("bias") {
+            *t = Tensor::randn(0f32, 0.5, t.shape(), &Device::Cpu)?;
+        } else if name.contains("q_proj") || name.contains("k_proj") {
+            // attention scores of order 1, so the softmax weights differ across keys
+            *t = (&*t * 20.0)?;
+        }
+    }
+    let ck = Checkpoint::from_tensors(&cfg, tensors, tok, DType::F32, &Device::Cpu, "t".as_ref())?;
+    let packed = ck.model.pack()?;
+    let v = cfg.vocab_size;
+    let layers = cfg.num_hidden_layers;
+    for (b, t) in [(3, 7), (1, 5), (20, 8)] {
+        assert_eq!(b * t > engine::model::PANEL_ROWS, b == 20, "the shapes cover both sides of PANEL_ROWS");
+        let x = ids(b, t, v, b as u32);
+        // row 0 left-padded by 2: masked keys in every step
+        let ok: Vec<Vec<bool>> = (0..b).map(|r| (0..t).map(|j| r != 0 || j >= 2).collect()).collect();
+        let (pos, bias) = step_inputs(&vec![vec![]; b], &vec![0; b], &ok, &Device::Cpu, DType::F32)?;
+        let mut plain_cache = KvCache::with_capacity(layers, t + 1);
+        let mut packed_cache = KvCache::with_capacity(layers, t + 1);
+        let plain = ck.model.forward_cached(&x, &pos, &bias, &mut plain_cache, true)?;
+        let fast = ck.model.forward_packed(&packed, &x, &pos, &bias, &mut packed_cache, true)?;
+        let d = max_abs_diff(&plain, &fast);
+        assert!(d < 1e-4, "prefill b {b} t {t}: {d}");
+        let next = ids(b, 1, v, 9);
+        let next_pos: Vec<u32> = (0..b).map(|r| if r == 0 { t as u32 - 2 } else { t as u32 }).collect();
+        let (pos, bias) = step_inputs(&ok, &next_pos, &vec![vec![true]; b], &Device::Cpu, DType::F32)?;
+        let plain = ck.model.forward_cached(&next, &pos, &bias, &mut plain_cache, false)?;
+        let fast = ck.model.forward_packed(&packed, &next, &pos, &bias, &mut packed_cache, false)?;
+        let d = max_abs_diff(&plain, &fast);
+        assert!(d < 1e-4 && plain.max_keepdim(1)?.abs()?.sum_all()?.to_scalar::<f32>()? > 0.0, "decode b {b}: {d}");
+    }
+    Ok(())
+}
+
 #[test]
 fn qwen2_and_mistral_configs_build_with_their_biases() -> anyhow::Result<()> {
     let tok = tiny_tokenizer();

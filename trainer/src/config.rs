@@ -166,6 +166,10 @@ pub struct IterateConfig {
     pub max_new_tokens: usize,
     /// Prompts per sampling batch (also the unit of resume).
     pub batch_size: usize,
+    /// Offset of the loop's randomness (new prompts, candidates, judgments, DPO order) from
+    /// the run's seed, which also fixes the seed data and SFT: vary it to repeat the loop on
+    /// the same M1 (with `srlm fork`). 0 keeps the run's seed.
+    pub seed: u64,
 }
 
 impl Default for IterateConfig {
@@ -187,6 +191,7 @@ impl Default for IterateConfig {
             top_p: 0.9,
             max_new_tokens: 24,
             batch_size: 32,
+            seed: 0,
         }
     }
 }

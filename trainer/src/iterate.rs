@@ -85,11 +85,17 @@ fn mean(xs: impl Iterator<Item = f64>) -> f64 {
     if n == 0 { 0.0 } else { s / n as f64 }
 }
 
+/// Seed of iteration `t`'s randomness: the run's seed, the loop's offset (a large odd
+/// multiplier keeps offsets' streams apart from the iterations'), and the iteration.
+pub fn loop_seed(run_seed: u64, offset: u64, t: usize) -> u64 {
+    run_seed.wrapping_add(offset.wrapping_mul(1_000_003)).wrapping_add(1000 * t as u64)
+}
+
 /// Turns M_t into M_{t+1}: prompts, candidates, self-judging, pairs, DPO.
 pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary> {
     let it = run.iter(t);
     let f = |name: &str| format!("{it}/{name}");
-    let seed = cfg.seed.wrapping_add(1000 * t as u64);
+    let seed = loop_seed(cfg.seed, cfg.iterate.seed, t);
     let workers = cfg.workers();
     let ic = &cfg.iterate;
     let mut sum = IterSummary { iteration: t, ..Default::default() };
@@ -268,4 +274,22 @@ pub fn run(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         eprint!("{}", render_summary(&s));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loop_seed;
+
+    #[test]
+    fn loop_seed_keeps_the_run_seed_at_offset_zero_and_separates_offsets() {
+        // offset 0: the seeds runs made before the offset existed
+        assert_eq!(loop_seed(0, 0, 1), 1000);
+        assert_eq!(loop_seed(7, 0, 2), 2007);
+        let mut seen = std::collections::HashSet::new();
+        for offset in 0..20 {
+            for t in 1..=10 {
+                assert!(seen.insert(loop_seed(0, offset, t)), "offset {offset} iteration {t} repeats a seed");
+            }
+        }
+    }
 }

@@ -5,6 +5,8 @@
 use super::llama::{embed, project, Llama};
 use super::rope;
 use candle_core::{Module, Tensor};
+use crate::ops::PanelWeight;
+use candle_nn::Linear;
 
 /// Keys and values of every layer seen so far: `(b, k, s, d)` each.
 ///
@@ -88,7 +90,73 @@ impl KvCache {
     }
 }
 
+/// Inference copies of the projection weights, packed for decoding a few rows at a time
+/// ([`crate::ops::PanelWeight`]).
+///
+/// A decode step multiplies `(b, e)` by each weight; candle's CPU matmul re-packs the
+/// weight on every such call. Steps of at most [`PANEL_ROWS`] rows use the packed copy;
+/// longer ones (prefill) the plain matmul, which amortises its packing. Costs one copy of
+/// the weights while it lives; [`crate::sample::generate`] builds one per call on CPU.
+#[derive(Debug)]
+pub struct Packed {
+    layers: Vec<PackedBlock>,
+    lm_head: PanelWeight,
+}
+
+#[derive(Debug)]
+struct PackedBlock {
+    q: PanelWeight,
+    k: PanelWeight,
+    v: PanelWeight,
+    o: PanelWeight,
+    gate: PanelWeight,
+    up: PanelWeight,
+    down: PanelWeight,
+}
+
+/// Most rows (`b·t`) of a step that goes through the packed weights. Measured per
+/// projection (2-core AMD EPYC, AVX2, one thread, hidden 256 / 688): packed 2.5-3.5× faster
+/// than candle's matmul at 4-8 rows, 1.9× at 16, 1.2× at 96, even from 128 rows on.
+pub const PANEL_ROWS: usize = 128;
+
+/// `x: (b, t, in)` through `lin`, by its packed copy when there is one and few rows.
+fn linear(x: &Tensor, lin: &Linear, packed: Option<&PanelWeight>) -> candle_core::Result<Tensor> {
+    let (b, t, i) = x.dims3()?;
+    let w = match packed {
+        Some(w) if b * t <= PANEL_ROWS => w,
+        _ => return lin.forward(x),
+    };
+    let y = w.matmul(&x.reshape((b * t, i))?)?;
+    let y = match lin.bias() {
+        Some(bias) => y.broadcast_add(bias)?,
+        None => y,
+    };
+    y.reshape((b, t, ()))
+}
+
 impl Llama {
+    /// The transposed projection weights for [`Llama::forward_packed`].
+    pub fn pack(&self) -> candle_core::Result<Packed> {
+        let t = PanelWeight::from_out_in;
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| {
+                let (a, m) = (&l.self_attn, &l.mlp);
+                Ok(PackedBlock {
+                    q: t(a.q_proj.weight())?,
+                    k: t(a.k_proj.weight())?,
+                    v: t(a.v_proj.weight())?,
+                    o: t(a.o_proj.weight())?,
+                    gate: t(m.gate_proj.weight())?,
+                    up: t(m.up_proj.weight())?,
+                    down: t(m.down_proj.weight())?,
+                })
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Packed { layers, lm_head: t(&self.lm_head)? })
+    }
+
     /// Inference step. `ids, positions: (b, t)` (u32); `bias: (b, 1, t, s + t)` additive
     /// (0 = attend, large negative = masked) over the cached and new keys.
     /// Returns logits `(b, t, v)` when `all_logits`, else the last position's `(b, v)`.
@@ -100,30 +168,97 @@ impl Llama {
         cache: &mut KvCache,
         all_logits: bool,
     ) -> candle_core::Result<Tensor> {
+        self.decode(None, ids, positions, bias, cache, all_logits)
+    }
+
+    /// [`Llama::forward_cached`] through the packed weights of [`Llama::pack`] (the same
+    /// numbers, faster on CPU at small batch).
+    pub fn forward_packed(
+        &self,
+        packed: &Packed,
+        ids: &Tensor,
+        positions: &Tensor,
+        bias: &Tensor,
+        cache: &mut KvCache,
+        all_logits: bool,
+    ) -> candle_core::Result<Tensor> {
+        self.decode(Some(packed), ids, positions, bias, cache, all_logits)
+    }
+
+    fn decode(
+        &self,
+        packed: Option<&Packed>,
+        ids: &Tensor,
+        positions: &Tensor,
+        bias: &Tensor,
+        cache: &mut KvCache,
+        all_logits: bool,
+    ) -> candle_core::Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let (cos, sin) = self.rope.tables(positions)?;
         let eps = self.cfg.rms_norm_eps as f32;
         let mut x = embed(&self.embed_tokens, ids)?;
+        // The packed path's one-token steps use the fused attention over the cache, which
+        // takes the bias `(b, 1, 1, s)` as a flat `(b, s)`.
+        let one_query_bias = match packed {
+            Some(_) if t == 1 && crate::ops::fusable(&x) => Some(bias.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?),
+            _ => None,
+        };
         for (i, layer) in self.layers.iter().enumerate() {
+            let p = packed.map(|p| &p.layers[i]);
             let hn = candle_nn::ops::rms_norm(&x, &layer.input_layernorm, eps)?;
             let a = &layer.self_attn;
-            let (q, k, v) = a.qkv(&hn)?;
+            let (q, k, v) = match p {
+                None => a.qkv(&hn)?,
+                Some(p) => {
+                    let heads = |y: Tensor, n: usize| y.reshape((b, t, n, a.d))?.transpose(1, 2);
+                    (
+                        heads(linear(&hn, &a.q_proj, Some(&p.q))?, a.h)?,
+                        heads(linear(&hn, &a.k_proj, Some(&p.k))?, a.k)?,
+                        heads(linear(&hn, &a.v_proj, Some(&p.v))?, a.k)?,
+                    )
+                }
+            };
             let q = rope::apply_fast(&q, &cos, &sin)?;
             let k = rope::apply_fast(&k, &cos, &sin)?;
             let (k, v) = cache.append(i, k, v.contiguous()?)?;
-            let k = a.repeat_kv(k)?;
-            let v = a.repeat_kv(v)?;
             let scale = 1.0 / (a.d as f64).sqrt();
-            let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
-            let att = candle_nn::ops::softmax_last_dim(&att)?;
-            let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, a.h * a.d))?;
-            x = (x + a.o_proj.forward(&y)?)?;
+            let y = match &one_query_bias {
+                // (b, h, 1, d) -> (b, 1, h·d): a plain reshape, t being 1
+                Some(bias) => crate::ops::decode_attention(&q, &k, &v, bias, scale as f32)?.reshape((b, t, a.h * a.d))?,
+                None => {
+                    let (k, v) = (a.repeat_kv(k)?, a.repeat_kv(v)?);
+                    let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
+                    let att = candle_nn::ops::softmax_last_dim(&att)?;
+                    att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, a.h * a.d))?
+                }
+            };
+            x = (x + linear(&y, &a.o_proj, p.map(|p| &p.o))?)?;
             let hn = candle_nn::ops::rms_norm(&x, &layer.post_attention_layernorm, eps)?;
-            x = (&x + layer.mlp.forward(&hn)?)?;
+            let m = &layer.mlp;
+            let mlp = match p {
+                None => m.forward(&hn)?,
+                Some(p) => {
+                    let (g, u) = (linear(&hn, &m.gate_proj, Some(&p.gate))?, linear(&hn, &m.up_proj, Some(&p.up))?);
+                    let h = if crate::ops::fusable(&g) { crate::ops::swiglu(&g, &u)? } else { (g.silu()? * u)? };
+                    linear(&h, &m.down_proj, Some(&p.down))?
+                }
+            };
+            x = (&x + mlp)?;
         }
         let x = if all_logits { x } else { x.narrow(1, t - 1, 1)? };
         let x = candle_nn::ops::rms_norm(&x.contiguous()?, &self.norm, eps)?;
-        let logits = project(&x, &self.lm_head)?;
+        let logits = match packed {
+            None => project(&x, &self.lm_head)?,
+            Some(p) => {
+                let (b, t, e) = x.dims3()?;
+                if b * t <= PANEL_ROWS {
+                    p.lm_head.matmul(&x.reshape((b * t, e))?)?.reshape((b, t, ()))?
+                } else {
+                    project(&x, &self.lm_head)?
+                }
+            }
+        };
         if all_logits {
             Ok(logits)
         } else {

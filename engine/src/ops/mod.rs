@@ -1,4 +1,5 @@
-//! Fused CPU kernels for the training path, each with its backward written by hand.
+//! Fused CPU kernels for the training path, each with its backward written by hand, and
+//! two inference-only kernels for decoding (panel matmuls, attention over the KV cache).
 //!
 //! Built from candle's basic ops, softmax, RMSNorm, RoPE, SwiGLU and the log-softmax
 //! gather each take several passes over memory forwards and more backwards (every
@@ -8,12 +9,16 @@
 //! and gradients against the plain ops (1e-4).
 //!
 //! Shapes: b batch, h heads, t queries, s keys, d head size, e hidden, v vocabulary, n rows.
+mod decode_attention;
+mod panels;
 mod rmsnorm;
 mod rope;
 mod softmax;
 mod swiglu;
 mod xent;
 
+pub use decode_attention::decode_attention;
+pub use panels::PanelWeight;
 pub use rmsnorm::rms_norm;
 pub use rope::rope;
 pub use softmax::causal_softmax;
