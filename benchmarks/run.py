@@ -159,6 +159,11 @@ def main():
     # here the peer column is our concatenating cache, not PyTorch.
     o = ours("kv-cache", *model_args(small))
     add("decode b96 p120 +40: prealloc vs concat KV", "tokens/s", o["preallocated_tokens_per_s"], o["concatenated_tokens_per_s"])
+    # Our decode step through packed weights + fused attention against our plain path
+    # (both on the preallocated cache): peer column is ours too.
+    add("decode b96 p120 +40: packed vs plain", "tokens/s", o["packed_tokens_per_s"], o["preallocated_tokens_per_s"])
+    o = ours("kv-cache", *model_args(small), "--batch", "8", "--prompt-tokens", "16", "--new-tokens", "128")
+    add("decode b8 p16 +128: packed vs plain", "tokens/s", o["packed_tokens_per_s"], o["preallocated_tokens_per_s"])
     # The judge-scoring path: 32 judge prompts of 120 tokens, K = 3 samples of 40 tokens each.
     o = ours("judge", *model_args(small))
     add("judge scoring p120 +40, 32x3 (judgments/s)", "judgments/s", o["judgments_per_s"], torch_judge(small, 32, 3, 120, 40, 2))

@@ -66,7 +66,8 @@ enum Cmd {
     },
     /// Decode steps through the KV cache, preallocated (written in place) against grown by
     /// concatenation, same model and inputs: the judge-scoring shape by default (many rows,
-    /// long prompt, short output). Prints tokens/s of both.
+    /// long prompt, short output). Prints tokens/s of both, and of the preallocated cache
+    /// through the packed weights and fused attention (`Llama::forward_packed`).
     KvCache {
         #[command(flatten)]
         m: Model,
@@ -218,29 +219,41 @@ fn main() -> Result<()> {
             let dev = Device::Cpu;
             let layers = ck.config().num_hidden_layers;
             let x = Tensor::from_vec(ids(batch, prompt_tokens, m.vocab), (batch, prompt_tokens), &dev)?;
-            // Prefill, then `new_tokens` single-token steps; returns decode seconds.
-            let decode = |mut cache: KvCache| -> Result<f64> {
+            let packed = ck.model.pack()?;
+            // Prefill, then `new_tokens` single-token steps (through the packed weights and
+            // fused attention, or the plain path); returns decode seconds.
+            let decode = |mut cache: KvCache, packed: Option<&engine::model::Packed>| -> Result<f64> {
+                let forward = |x: &Tensor, pos: &Tensor, bias: &Tensor, cache: &mut KvCache| match packed {
+                    Some(p) => ck.model.forward_packed(p, x, pos, bias, cache, false),
+                    None => ck.model.forward_cached(x, pos, bias, cache, false),
+                };
                 let ok = vec![vec![true; prompt_tokens]; batch];
                 let (pos, bias) = step_inputs(&vec![vec![]; batch], &vec![0; batch], &ok, &dev, DType::F32)?;
-                ck.model.forward_cached(&x, &pos, &bias, &mut cache, false)?;
+                forward(&x, &pos, &bias, &mut cache)?;
                 let next = Tensor::from_vec(vec![5u32; batch], (batch, 1), &dev)?;
                 let t0 = Instant::now();
                 for i in 0..new_tokens {
                     let key_ok = vec![vec![true; prompt_tokens + i]; batch];
                     let p: Vec<u32> = vec![(prompt_tokens + i) as u32; batch];
                     let (pos, bias) = step_inputs(&key_ok, &p, &vec![vec![true]; batch], &dev, DType::F32)?;
-                    ck.model.forward_cached(&next, &pos, &bias, &mut cache, false)?;
+                    forward(&next, &pos, &bias, &mut cache)?;
                 }
                 Ok(t0.elapsed().as_secs_f64())
             };
-            let (mut concat, mut pre) = (0.0, 0.0);
-            decode(KvCache::new(layers))?; // warm-up
+            let (mut concat, mut pre, mut fast) = (0.0, 0.0, 0.0);
+            let cap = prompt_tokens + new_tokens;
+            decode(KvCache::new(layers), None)?; // warm-up
             for _ in 0..repeats {
-                concat += decode(KvCache::new(layers))?;
-                pre += decode(KvCache::with_capacity(layers, prompt_tokens + new_tokens))?;
+                concat += decode(KvCache::new(layers), None)?;
+                pre += decode(KvCache::with_capacity(layers, cap), None)?;
+                fast += decode(KvCache::with_capacity(layers, cap), Some(&packed))?;
             }
             let n = (batch * new_tokens * repeats) as f64;
-            println!("{}", serde_json::json!({"preallocated_tokens_per_s": n / pre, "concatenated_tokens_per_s": n / concat}));
+            println!(
+                "{}",
+                serde_json::json!({"preallocated_tokens_per_s": n / pre, "concatenated_tokens_per_s": n / concat,
+                    "packed_tokens_per_s": n / fast})
+            );
         }
         Cmd::Judge { m, prompts, samples, prompt_tokens, new_tokens, repeats } => {
             let mut ck = model(&m)?;
