@@ -186,10 +186,18 @@ fn cached_decoding_matches_full_forward_with_left_padding() -> anyhow::Result<()
 #[test]
 fn packed_decoding_matches_the_plain_cached_path() -> anyhow::Result<()> {
     let tok = tiny_tokenizer();
-    let mut cfg = tiny_config(tok.vocab_size());
+    // head size 8 (the kernel's general loop) and 32 (its unrolled one), both with GQA
+    let v = tok.vocab_size();
+    for mut cfg in [tiny_config(v), Config::llama(v, 64, 96, 2, 2, 1, 128)] {
+        packed_matches_plain(&tok, &mut cfg)?;
+    }
+    Ok(())
+}
+
+fn packed_matches_plain(tok: &engine::Tokenizer, cfg: &mut Config) -> anyhow::Result<()> {
     cfg.attention_bias = true;
     cfg.tie_word_embeddings = false;
-    let init = Checkpoint::init(&cfg, tok.clone(), 5, &Device::Cpu)?;
+    let init = Checkpoint::init(cfg, tok.clone(), 5, &Device::Cpu)?;
     let mut tensors = init.tensors()?;
     for (name, t) in tensors.iter_mut() {
         if name.ends_with("bias") {
@@ -199,7 +207,7 @@ fn packed_decoding_matches_the_plain_cached_path() -> anyhow::Result<()> {
             *t = (&*t * 20.0)?;
         }
     }
-    let ck = Checkpoint::from_tensors(&cfg, tensors, tok, DType::F32, &Device::Cpu, "t".as_ref())?;
+    let ck = Checkpoint::from_tensors(cfg, tensors, tok.clone(), DType::F32, &Device::Cpu, "t".as_ref())?;
     let packed = ck.model.pack()?;
     let v = cfg.vocab_size;
     let layers = cfg.num_hidden_layers;

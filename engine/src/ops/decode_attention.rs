@@ -104,28 +104,96 @@ fn attend(m: &Dims, q: &[f32], kd: &[f32], vd: &[f32], bias: &[f32], scale: f32,
         let bias = &bias[bi * s..(bi + 1) * s];
         for hi in 0..h {
             let kv = hi / n_rep;
-            let qr = &q[(bi * h + hi) * d..][..d];
             let (kbase, vbase) = (m.ko + bi * m.ks[0] + kv * m.ks[1], m.vo + bi * m.vs[0] + kv * m.vs[1]);
-            let mut max = f32::NEG_INFINITY;
-            for (j, pj) in p.iter_mut().enumerate() {
-                let kr = &kd[kbase + j * m.ks[2]..][..d];
-                *pj = dot(qr, kr) * scale + bias[j];
-                max = max.max(*pj);
-            }
-            let mut sum = 0f32;
-            for pj in p.iter_mut() {
-                *pj = (*pj - max).exp();
-                sum += *pj;
-            }
+            let head = Head {
+                q: &q[(bi * h + hi) * d..][..d],
+                k: &kd[kbase..],
+                v: &vd[vbase..],
+                kstep: m.ks[2],
+                vstep: m.vs[2],
+                bias,
+                scale,
+            };
             let y = &mut out[(bi * h + hi) * d..][..d];
-            for (j, &pj) in p.iter().enumerate() {
-                let w = pj / sum;
-                let vr = &vd[vbase + j * m.vs[2]..][..d];
-                for (yc, &vc) in y.iter_mut().zip(vr) {
-                    *yc += w * vc;
-                }
+            // The usual head sizes with the size known at compile time: the products unroll
+            // and the output row stays in registers.
+            match d {
+                32 => head.attend_fixed::<32>(&mut p, y),
+                64 => head.attend_fixed::<64>(&mut p, y),
+                128 => head.attend_fixed::<128>(&mut p, y),
+                _ => head.attend(&mut p, y),
             }
         }
+    }
+}
+
+/// One row and head: its query, its key/value head's cache from position 0 (rows
+/// `kstep`/`vstep` apart), and the row's bias.
+struct Head<'a> {
+    q: &'a [f32],
+    k: &'a [f32],
+    v: &'a [f32],
+    kstep: usize,
+    vstep: usize,
+    bias: &'a [f32],
+    scale: f32,
+}
+
+impl Head<'_> {
+    /// Softmax in place over the scaled, biased scores in `p`; returns the normaliser.
+    #[inline(always)]
+    fn softmax(&self, p: &mut [f32]) -> f32 {
+        let mut max = f32::NEG_INFINITY;
+        for (pj, &bj) in p.iter_mut().zip(self.bias) {
+            *pj = *pj * self.scale + bj;
+            max = max.max(*pj);
+        }
+        let mut sum = 0f32;
+        for pj in p.iter_mut() {
+            *pj = (*pj - max).exp();
+            sum += *pj;
+        }
+        sum
+    }
+
+    #[inline(always)]
+    fn attend(&self, p: &mut [f32], y: &mut [f32]) {
+        let d = self.q.len();
+        for (j, pj) in p.iter_mut().enumerate() {
+            *pj = dot(self.q, &self.k[j * self.kstep..][..d]);
+        }
+        let sum = self.softmax(p);
+        for (j, &pj) in p.iter().enumerate() {
+            let w = pj / sum;
+            for (yc, &vc) in y.iter_mut().zip(&self.v[j * self.vstep..][..d]) {
+                *yc += w * vc;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn attend_fixed<const D: usize>(&self, p: &mut [f32], y: &mut [f32]) {
+        let q = &self.q[..D];
+        for (j, pj) in p.iter_mut().enumerate() {
+            let k = &self.k[j * self.kstep..][..D];
+            let mut acc = [0f32; 8];
+            for c in 0..D / 8 {
+                for i in 0..8 {
+                    acc[i] += q[c * 8 + i] * k[c * 8 + i];
+                }
+            }
+            *pj = acc.iter().sum::<f32>();
+        }
+        let sum = self.softmax(p);
+        let mut acc = [0f32; D];
+        for (j, &pj) in p.iter().enumerate() {
+            let w = pj / sum;
+            let v = &self.v[j * self.vstep..][..D];
+            for c in 0..D {
+                acc[c] += w * v[c];
+            }
+        }
+        y[..D].copy_from_slice(&acc);
     }
 }
 
