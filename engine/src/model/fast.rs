@@ -135,7 +135,7 @@ fn linear(x: &Tensor, lin: &Linear, packed: Option<&PanelWeight>) -> candle_core
 }
 
 impl Llama {
-    /// The transposed projection weights for [`Llama::forward_packed`].
+    /// The projection weights packed into panels for [`Llama::forward_packed`].
     pub fn pack(&self) -> candle_core::Result<Packed> {
         let t = PanelWeight::from_out_in;
         let layers = self
