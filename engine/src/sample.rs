@@ -138,7 +138,12 @@ pub fn generate(
         None => model.forward_cached(ids, pos, bias, cache, false),
     };
     let logits = forward(&ids, &pos, &bias, &mut cache)?;
-    let mut cache = if n > 1 { cache.repeat_rows(n)? } else { cache };
+    // The packed path's samples read their prompt's cache in place; the plain one copies it.
+    let mut cache = match (n > 1, &packed) {
+        (false, _) => cache,
+        (true, Some(_)) => cache.share_rows(n)?,
+        (true, None) => cache.repeat_rows(n)?,
+    };
     let mut logits = logits.to_dtype(DType::F32)?.to_vec2::<f32>()?;
     if n > 1 {
         logits = logits.into_iter().flat_map(|r| std::iter::repeat(r).take(n)).collect();

@@ -234,6 +234,47 @@ fn packed_matches_plain(tok: &engine::Tokenizer, cfg: &mut Config) -> anyhow::Re
     Ok(())
 }
 
+/// Samples reading their prompt's cache in place (`share_rows`, the packed path) decode like
+/// samples given their own copies (`repeat_rows`, the plain path): 2 prompts (one
+/// left-padded) × 3 samples, each sample its own tokens, two steps; head sizes 8 and 32.
+#[test]
+fn shared_prompt_cache_decodes_like_repeated_rows() -> anyhow::Result<()> {
+    let tok = tiny_tokenizer();
+    let v = tok.vocab_size();
+    for cfg in [tiny_config(v), Config::llama(v, 64, 96, 2, 2, 1, 128)] {
+        let ck = Checkpoint::init(&cfg, tok.clone(), 11, &Device::Cpu)?;
+        let packed = ck.model.pack()?;
+        let (b, t, n, layers) = (2, 6, 3, cfg.num_hidden_layers);
+        let x = ids(b, t, v, 3);
+        let ok: Vec<Vec<bool>> = (0..b).map(|r| (0..t).map(|j| r == 0 || j >= 2).collect()).collect();
+        let (pos, bias) = step_inputs(&vec![vec![]; b], &vec![0; b], &ok, &Device::Cpu, DType::F32)?;
+        let mut plain = KvCache::with_capacity(layers, t + 3);
+        let mut shared = KvCache::with_capacity(layers, t + 3);
+        ck.model.forward_cached(&x, &pos, &bias, &mut plain, false)?;
+        ck.model.forward_packed(&packed, &x, &pos, &bias, &mut shared, false)?;
+        let (mut plain, mut shared) = (plain.repeat_rows(n)?, shared.share_rows(n)?);
+        let mut key_ok: Vec<Vec<bool>> = ok.iter().flat_map(|r| vec![r.clone(); n]).collect();
+        let mut next_pos: Vec<u32> = (0..b * n).map(|r| if r < n { t as u32 } else { t as u32 - 2 }).collect();
+        for step in 0..2u32 {
+            let next = Tensor::from_vec((0..(b * n) as u32).map(|r| (r * 37 + step * 11 + 5) % v as u32).collect(), (b * n, 1), &Device::Cpu)?;
+            let (pos, bias) = step_inputs(&key_ok, &next_pos, &vec![vec![true]; b * n], &Device::Cpu, DType::F32)?;
+            let want = ck.model.forward_cached(&next, &pos, &bias, &mut plain, false)?;
+            let got = ck.model.forward_packed(&packed, &next, &pos, &bias, &mut shared, false)?;
+            let d = max_abs_diff(&want, &got);
+            assert!(d < 1e-4, "step {step}: {d}");
+            assert_eq!(shared.len(), plain.len());
+            key_ok.iter_mut().for_each(|r| r.push(true));
+            next_pos.iter_mut().for_each(|p| *p += 1);
+        }
+        // The plain path refuses a shared cache instead of reading half of it.
+        let (pos, bias) = step_inputs(&key_ok, &next_pos, &vec![vec![true]; b * n], &Device::Cpu, DType::F32)?;
+        let next = Tensor::from_vec(vec![1u32; b * n], (b * n, 1), &Device::Cpu)?;
+        let err = ck.model.forward_cached(&next, &pos, &bias, &mut shared, false).unwrap_err().to_string();
+        assert!(err.contains("shared rows"), "{err}");
+    }
+    Ok(())
+}
+
 #[test]
 fn qwen2_and_mistral_configs_build_with_their_biases() -> anyhow::Result<()> {
     let tok = tiny_tokenizer();

@@ -5,7 +5,7 @@
 use super::llama::{embed, project, Llama};
 use super::rope;
 use candle_core::{Module, Tensor};
-use crate::ops::PanelWeight;
+use crate::ops::{decode_attention, KvSource, PanelWeight};
 use candle_nn::Linear;
 
 /// Keys and values of every layer seen so far: `(b, k, s, d)` each.
@@ -20,6 +20,17 @@ pub struct KvCache {
     layers: Vec<Option<Layer>>,
     /// Positions per buffer; 0 = grow by concatenation.
     capacity: usize,
+    /// Positions every `rows_per` consecutive rows share, before their own in `layers`
+    /// ([`KvCache::share_rows`]).
+    prefix: Option<Prefix>,
+}
+
+/// A prompt's keys and values `(b / rows_per, k, len, d)` per layer, read by `rows_per` rows.
+#[derive(Debug)]
+struct Prefix {
+    layers: Vec<(Tensor, Tensor)>,
+    rows_per: usize,
+    len: usize,
 }
 
 #[derive(Debug)]
@@ -32,18 +43,19 @@ struct Layer {
 
 impl KvCache {
     pub fn new(num_layers: usize) -> Self {
-        Self { layers: (0..num_layers).map(|_| None).collect(), capacity: 0 }
+        Self { layers: (0..num_layers).map(|_| None).collect(), capacity: 0, prefix: None }
     }
     /// A cache of `capacity` positions per row, written in place.
     pub fn with_capacity(num_layers: usize, capacity: usize) -> Self {
         Self { capacity, ..Self::new(num_layers) }
     }
-    /// Number of cached positions `s`.
+    /// Number of cached positions `s` (shared ones included).
     pub fn len(&self) -> usize {
-        match self.layers.first() {
+        let own = match self.layers.first() {
             Some(Some(l)) => l.len,
             _ => 0,
-        }
+        };
+        own + self.prefix.as_ref().map_or(0, |p| p.len)
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -74,6 +86,30 @@ impl KvCache {
         self.layers[i] = Some(layer);
         Ok(out)
     }
+    /// Makes every row the shared prefix of `n` rows (`(b, ..) -> (b*n, ..)`, row-major)
+    /// without copying it: the new rows' own positions go to fresh buffers (the rest of the
+    /// capacity), and attention reads the prefix once per prompt instead of once per sample.
+    /// Only [`Llama::forward_packed`]'s one-token steps (f32, CPU) read such a cache.
+    pub fn share_rows(self, n: usize) -> candle_core::Result<Self> {
+        if self.prefix.is_some() {
+            candle_core::bail!("KV cache rows are already shared");
+        }
+        let len = self.len();
+        let layers = self
+            .layers
+            .into_iter()
+            .map(|l| match l {
+                Some(l) => Ok((l.k.narrow(2, 0, l.len)?, l.v.narrow(2, 0, l.len)?)),
+                None => candle_core::bail!("share_rows needs every layer filled"),
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let capacity = if self.capacity == 0 { 0 } else { self.capacity - len };
+        Ok(Self { layers: (0..layers.len()).map(|_| None).collect(), capacity, prefix: Some(Prefix { layers, rows_per: n, len }) })
+    }
+    /// Layer `i`'s shared keys and values, and how many rows share each.
+    fn shared(&self, i: usize) -> Option<(&Tensor, &Tensor, usize)> {
+        self.prefix.as_ref().map(|p| (&p.layers[i].0, &p.layers[i].1, p.rows_per))
+    }
     /// Repeats every row `n` times along the batch (`(b, ..) -> (b*n, ..)`, row-major),
     /// so a prompt prefilled once serves `n` samples. The copy owns new buffers.
     pub fn repeat_rows(&self, n: usize) -> candle_core::Result<Self> {
@@ -86,7 +122,10 @@ impl KvCache {
             .iter()
             .map(|l| l.as_ref().map(|l| Ok::<_, candle_core::Error>(Layer { k: rep(&l.k)?, v: rep(&l.v)?, len: l.len })).transpose())
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Self { layers, capacity: self.capacity })
+        if self.prefix.is_some() {
+            candle_core::bail!("repeat_rows on a cache whose rows are shared");
+        }
+        Ok(Self { layers, capacity: self.capacity, prefix: None })
     }
 }
 
@@ -225,7 +264,17 @@ impl Llama {
             let scale = 1.0 / (a.d as f64).sqrt();
             let y = match &one_query_bias {
                 // (b, h, 1, d) -> (b, 1, h·d): a plain reshape, t being 1
-                Some(bias) => crate::ops::decode_attention(&q, &k, &v, bias, scale as f32)?.reshape((b, t, a.h * a.d))?,
+                Some(bias) => {
+                    let own = KvSource { k: &k, v: &v, rows_per: 1 };
+                    let y = match cache.shared(i) {
+                        Some((pk, pv, n)) => decode_attention(&q, &[KvSource { k: pk, v: pv, rows_per: n }, own], bias, scale as f32)?,
+                        None => decode_attention(&q, &[own], bias, scale as f32)?,
+                    };
+                    y.reshape((b, t, a.h * a.d))?
+                }
+                None if cache.shared(i).is_some() => {
+                    candle_core::bail!("a KV cache with shared rows is read by forward_packed's one-token f32 CPU steps only")
+                }
                 None => {
                     let (k, v) = (a.repeat_kv(k)?, a.repeat_kv(v)?);
                     let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;

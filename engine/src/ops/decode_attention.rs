@@ -5,25 +5,71 @@
 //! `b·h` tiny products each (one gemm call per product), a scale, a bias add and a softmax,
 //! each a new tensor. Here it is one loop per row and head, reading the cache where it lies
 //! (the preallocated cache's strided view), query heads sharing key/value heads by index
-//! (no repeat). Inference only: no backward.
+//! (no repeat). The cached positions may come from several sources in order, each shared by
+//! a number of consecutive rows: a prompt's keys once for its N samples, then each sample's
+//! own. Inference only: no backward.
 //!
 //! Shapes: b rows, h query heads, k key/value heads, s cached positions, d head size.
-use super::f32s;
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{Layout, Result, Storage, Tensor};
 
-struct DecodeAttention<'a> {
-    scale: f32,
-    /// Additive `(b, s)`: 0 = attend, large negative = masked.
-    bias: &'a [f32],
+/// Cached keys and values `k, v: (b / rows_per, k, s, d)` (any strides with `d`
+/// contiguous), row `r` of the batch reading row `r / rows_per`.
+pub struct KvSource<'a> {
+    pub k: &'a Tensor,
+    pub v: &'a Tensor,
+    pub rows_per: usize,
 }
 
-/// `softmax(q kᵀ · scale + bias) v` for `q: (b, h, 1, d)`, `k, v: (b, k, s, d)` (any
-/// strides with `d` contiguous), `bias: (b, s)` additive -> `(b, h, 1, d)` (f32, CPU).
-pub fn decode_attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: &[f32], scale: f32) -> Result<Tensor> {
-    q.contiguous()?.apply_op3_no_bwd(k, v, &DecodeAttention { scale, bias })
+/// `softmax(q kᵀ · scale + bias) v` for `q: (b, h, 1, d)` over the positions of `sources`
+/// in order, `bias: (b, s)` additive over all of them -> `(b, h, 1, d)` (f32, CPU).
+pub fn decode_attention(q: &Tensor, sources: &[KvSource], bias: &[f32], scale: f32) -> Result<Tensor> {
+    let q = q.contiguous()?;
+    let (b, h, t, d) = q.dims4()?;
+    let (qs, ql) = q.storage_and_layout();
+    let qd = &cpu_f32(&qs, "q")?[ql.start_offset()..][..b * h * d];
+    let guards: Vec<_> = sources.iter().map(|s| (s.k.storage_and_layout(), s.v.storage_and_layout())).collect();
+    let mut srcs = Vec::with_capacity(sources.len());
+    let mut total = 0;
+    for (src, ((ks, kl), (vs, vl))) in sources.iter().zip(&guards) {
+        let (rows, kh, s, dk) = kl.shape().dims4()?;
+        if t != 1 || dk != d || vl.shape() != kl.shape() || h % kh != 0 || src.rows_per == 0 || rows * src.rows_per != b {
+            candle_core::bail!(
+                "decode-attention: q {:?} does not fit keys {:?} / values {:?} shared by {} rows",
+                q.shape(),
+                kl.shape(),
+                vl.shape(),
+                src.rows_per
+            );
+        }
+        let ((kst, ko), (vst, vo)) = (strides4(kl, "k")?, strides4(vl, "v")?);
+        srcs.push(Src { k: &cpu_f32(ks, "k")?[ko..], v: &cpu_f32(vs, "v")?[vo..], ks: kst, vs: vst, kh, s, rows_per: src.rows_per });
+        total += s;
+    }
+    if bias.len() != b * total {
+        candle_core::bail!("decode-attention: bias of {} for {b} rows × {total} positions", bias.len());
+    }
+    let dims = Dims { b, h, d, total };
+    let mut out = vec![0f32; b * h * d];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has AVX2 and FMA.
+            unsafe { attend_avx2(&dims, qd, &srcs, bias, scale, &mut out) };
+            return Tensor::from_vec(out, (b, h, 1, d), q.device());
+        }
+    }
+    attend(&dims, qd, &srcs, bias, scale, &mut out);
+    Tensor::from_vec(out, (b, h, 1, d), q.device())
 }
 
-/// Strides of a 4-D layout whose last dim is contiguous, with its start offset.
+fn cpu_f32<'a>(s: &'a Storage, what: &str) -> Result<&'a [f32]> {
+    match s {
+        Storage::Cpu(c) => c.as_slice::<f32>(),
+        _ => candle_core::bail!("decode-attention: {what} is not an f32 CPU tensor"),
+    }
+}
+
+/// Strides of a 4-D layout whose last dim is contiguous.
 fn strides4(l: &Layout, what: &str) -> Result<([usize; 3], usize)> {
     let s = l.stride();
     if s.len() != 4 || s[3] != 1 {
@@ -32,88 +78,51 @@ fn strides4(l: &Layout, what: &str) -> Result<([usize; 3], usize)> {
     Ok(([s[0], s[1], s[2]], l.start_offset()))
 }
 
-impl CustomOp3 for DecodeAttention<'_> {
-    fn name(&self) -> &'static str {
-        "decode-attention"
-    }
-
-    fn cpu_fwd(
-        &self,
-        sq: &CpuStorage,
-        lq: &Layout,
-        sk: &CpuStorage,
-        lk: &Layout,
-        sv: &CpuStorage,
-        lv: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let q = f32s(sq, lq, self.name())?;
-        let (b, h, t, d) = lq.shape().dims4()?;
-        let (bk, kh, s, dk) = lk.shape().dims4()?;
-        if t != 1 || bk != b || dk != d || lv.shape() != lk.shape() || h % kh != 0 || self.bias.len() != b * s {
-            candle_core::bail!(
-                "decode-attention: q {:?}, k {:?}, v {:?}, bias of {} do not fit",
-                lq.shape(),
-                lk.shape(),
-                lv.shape(),
-                self.bias.len()
-            );
-        }
-        let (kd, vd) = (sk.as_slice::<f32>()?, sv.as_slice::<f32>()?);
-        let ((ks, ko), (vs, vo)) = (strides4(lk, "k")?, strides4(lv, "v")?);
-        let dims = Dims { b, h, kh, s, d, ks, ko, vs, vo };
-        let mut out = vec![0f32; b * h * d];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has AVX2 and FMA.
-                unsafe { attend_avx2(&dims, q, kd, vd, self.bias, self.scale, &mut out) };
-                return Ok((CpuStorage::F32(out), Shape::from((b, h, 1, d))));
-            }
-        }
-        attend(&dims, q, kd, vd, self.bias, self.scale, &mut out);
-        Ok((CpuStorage::F32(out), Shape::from((b, h, 1, d))))
-    }
-}
-
-/// Sizes, and the cache views' strides and offsets.
+/// Sizes: rows, query heads, head size, positions over all sources.
 struct Dims {
     b: usize,
     h: usize,
+    d: usize,
+    total: usize,
+}
+
+/// One source's data from its view's start, strides, key/value heads, positions, sharing.
+struct Src<'a> {
+    k: &'a [f32],
+    v: &'a [f32],
+    ks: [usize; 3],
+    vs: [usize; 3],
     kh: usize,
     s: usize,
-    d: usize,
-    ks: [usize; 3],
-    ko: usize,
-    vs: [usize; 3],
-    vo: usize,
+    rows_per: usize,
 }
 
 /// [`attend`] compiled for AVX2 + FMA (the rest of the build targets baseline x86-64).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn attend_avx2(m: &Dims, q: &[f32], kd: &[f32], vd: &[f32], bias: &[f32], scale: f32, out: &mut [f32]) {
-    attend(m, q, kd, vd, bias, scale, out)
+unsafe fn attend_avx2(m: &Dims, q: &[f32], srcs: &[Src], bias: &[f32], scale: f32, out: &mut [f32]) {
+    attend(m, q, srcs, bias, scale, out)
 }
 
 #[inline(always)]
-fn attend(m: &Dims, q: &[f32], kd: &[f32], vd: &[f32], bias: &[f32], scale: f32, out: &mut [f32]) {
-    let (h, s, d) = (m.h, m.s, m.d);
-    let n_rep = h / m.kh;
-    let mut p = vec![0f32; s];
+fn attend(m: &Dims, q: &[f32], srcs: &[Src], bias: &[f32], scale: f32, out: &mut [f32]) {
+    let (h, d, total) = (m.h, m.d, m.total);
+    let mut p = vec![0f32; total];
+    let mut segs: Vec<Seg> = Vec::with_capacity(srcs.len());
     for bi in 0..m.b {
-        let bias = &bias[bi * s..(bi + 1) * s];
         for hi in 0..h {
-            let kv = hi / n_rep;
-            let (kbase, vbase) = (m.ko + bi * m.ks[0] + kv * m.ks[1], m.vo + bi * m.vs[0] + kv * m.vs[1]);
-            let head = Head {
-                q: &q[(bi * h + hi) * d..][..d],
-                k: &kd[kbase..],
-                v: &vd[vbase..],
-                kstep: m.ks[2],
-                vstep: m.vs[2],
-                bias,
-                scale,
-            };
+            segs.clear();
+            for s in srcs {
+                let (row, kv) = (bi / s.rows_per, hi / (h / s.kh));
+                segs.push(Seg {
+                    k: &s.k[row * s.ks[0] + kv * s.ks[1]..],
+                    v: &s.v[row * s.vs[0] + kv * s.vs[1]..],
+                    kstep: s.ks[2],
+                    vstep: s.vs[2],
+                    s: s.s,
+                });
+            }
+            let head = Head { q: &q[(bi * h + hi) * d..][..d], segs: &segs, bias: &bias[bi * total..(bi + 1) * total], scale };
             let y = &mut out[(bi * h + hi) * d..][..d];
             // The usual head sizes with the size known at compile time: the products unroll
             // and the output row stays in registers.
@@ -127,14 +136,29 @@ fn attend(m: &Dims, q: &[f32], kd: &[f32], vd: &[f32], bias: &[f32], scale: f32,
     }
 }
 
-/// One row and head: its query, its key/value head's cache from position 0 (rows
-/// `kstep`/`vstep` apart), and the row's bias.
-struct Head<'a> {
-    q: &'a [f32],
+/// One source's positions for one row and head: keys and values from position 0, rows
+/// `kstep`/`vstep` apart.
+struct Seg<'a> {
     k: &'a [f32],
     v: &'a [f32],
     kstep: usize,
     vstep: usize,
+    s: usize,
+}
+
+impl Seg<'_> {
+    fn key(&self, j: usize, d: usize) -> &[f32] {
+        &self.k[j * self.kstep..][..d]
+    }
+    fn value(&self, j: usize, d: usize) -> &[f32] {
+        &self.v[j * self.vstep..][..d]
+    }
+}
+
+/// One row and head: its query, its positions' sources in order, and the row's bias.
+struct Head<'a> {
+    q: &'a [f32],
+    segs: &'a [Seg<'a>],
     bias: &'a [f32],
     scale: f32,
 }
@@ -159,14 +183,22 @@ impl Head<'_> {
     #[inline(always)]
     fn attend(&self, p: &mut [f32], y: &mut [f32]) {
         let d = self.q.len();
-        for (j, pj) in p.iter_mut().enumerate() {
-            *pj = dot(self.q, &self.k[j * self.kstep..][..d]);
+        let mut j = 0;
+        for seg in self.segs {
+            for i in 0..seg.s {
+                p[j] = dot(self.q, seg.key(i, d));
+                j += 1;
+            }
         }
         let sum = self.softmax(p);
-        for (j, &pj) in p.iter().enumerate() {
-            let w = pj / sum;
-            for (yc, &vc) in y.iter_mut().zip(&self.v[j * self.vstep..][..d]) {
-                *yc += w * vc;
+        let mut j = 0;
+        for seg in self.segs {
+            for i in 0..seg.s {
+                let w = p[j] / sum;
+                for (yc, &vc) in y.iter_mut().zip(seg.value(i, d)) {
+                    *yc += w * vc;
+                }
+                j += 1;
             }
         }
     }
@@ -174,23 +206,31 @@ impl Head<'_> {
     #[inline(always)]
     fn attend_fixed<const D: usize>(&self, p: &mut [f32], y: &mut [f32]) {
         let q = &self.q[..D];
-        for (j, pj) in p.iter_mut().enumerate() {
-            let k = &self.k[j * self.kstep..][..D];
-            let mut acc = [0f32; 8];
-            for c in 0..D / 8 {
-                for i in 0..8 {
-                    acc[i] += q[c * 8 + i] * k[c * 8 + i];
+        let mut j = 0;
+        for seg in self.segs {
+            for i in 0..seg.s {
+                let k = seg.key(i, D);
+                let mut acc = [0f32; 8];
+                for c in 0..D / 8 {
+                    for l in 0..8 {
+                        acc[l] += q[c * 8 + l] * k[c * 8 + l];
+                    }
                 }
+                p[j] = acc.iter().sum::<f32>();
+                j += 1;
             }
-            *pj = acc.iter().sum::<f32>();
         }
         let sum = self.softmax(p);
         let mut acc = [0f32; D];
-        for (j, &pj) in p.iter().enumerate() {
-            let w = pj / sum;
-            let v = &self.v[j * self.vstep..][..D];
-            for c in 0..D {
-                acc[c] += w * v[c];
+        let mut j = 0;
+        for seg in self.segs {
+            for i in 0..seg.s {
+                let w = p[j] / sum;
+                let v = seg.value(i, D);
+                for c in 0..D {
+                    acc[c] += w * v[c];
+                }
+                j += 1;
             }
         }
         y[..D].copy_from_slice(&acc);

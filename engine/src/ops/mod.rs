@@ -17,7 +17,7 @@ mod softmax;
 mod swiglu;
 mod xent;
 
-pub use decode_attention::decode_attention;
+pub use decode_attention::{decode_attention, KvSource};
 pub use panels::PanelWeight;
 pub use rmsnorm::rms_norm;
 pub use rope::rope;
