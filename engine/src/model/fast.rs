@@ -4,8 +4,8 @@
 //! different lengths are left-padded and decoded together.
 use super::llama::{embed, project, Llama};
 use super::rope;
-use candle_core::{Module, Tensor};
 use crate::ops::{decode_attention, KvSource, PanelWeight};
+use candle_core::{Module, Tensor};
 use candle_nn::Linear;
 
 /// Keys and values of every layer seen so far: `(b, k, s, d)` each.
@@ -14,7 +14,8 @@ use candle_nn::Linear;
 /// whole cache: O(s) per step); [`KvCache::with_capacity`] allocates `(b, k, cap, d)`
 /// buffers at the first step and writes each step in place, handing attention a view
 /// of the first `s` positions (no copy). Sampling knows `prompt + max_new_tokens` and
-/// uses the second.
+/// uses the second. Samples of one prompt either copy its cache ([`KvCache::repeat_rows`])
+/// or read it in place ([`KvCache::share_rows`], the packed path).
 #[derive(Debug, Default)]
 pub struct KvCache {
     layers: Vec<Option<Layer>>,
