@@ -223,9 +223,8 @@ fn main() -> Result<()> {
             // Prefill, then `new_tokens` single-token steps (through the packed weights and
             // fused attention, or the plain path); returns decode seconds.
             let decode = |mut cache: KvCache, packed: Option<&engine::model::Packed>| -> Result<f64> {
-                let forward = |x: &Tensor, pos: &Tensor, bias: &Tensor, cache: &mut KvCache| match packed {
-                    Some(p) => ck.model.forward_packed(p, x, pos, bias, cache, false),
-                    None => ck.model.forward_cached(x, pos, bias, cache, false),
+                let forward = |x: &Tensor, pos: &Tensor, bias: &Tensor, cache: &mut KvCache| {
+                    ck.model.forward_packed(packed, x, pos, bias, cache, false)
                 };
                 let ok = vec![vec![true; prompt_tokens]; batch];
                 let (pos, bias) = step_inputs(&vec![vec![]; batch], &vec![0; batch], &ok, &dev, DType::F32)?;

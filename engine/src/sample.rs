@@ -130,12 +130,11 @@ pub fn generate(
     let ids = Tensor::from_vec(ids, (nb, l), dev)?;
     let (pos, bias) = step_inputs(&vec![vec![]; nb], &vec![0; nb], &ok, dev, model.dtype())?;
     let mut cache = KvCache::with_capacity(model.config().num_hidden_layers, l + params.max_new_tokens);
-    // On CPU the projections read transposed copies of the weights (`Packed`); CUDA's
-    // matmul takes the transposed view as it is.
+    // On CPU few-row steps read the weights packed into panels (`Packed`); CUDA's matmul
+    // takes the layers as they are.
     let packed = if dev.is_cpu() { Some(model.pack()?) } else { None };
-    let forward = |ids: &Tensor, pos: &Tensor, bias: &Tensor, cache: &mut KvCache| match &packed {
-        Some(p) => model.forward_packed(p, ids, pos, bias, cache, false),
-        None => model.forward_cached(ids, pos, bias, cache, false),
+    let forward = |ids: &Tensor, pos: &Tensor, bias: &Tensor, cache: &mut KvCache| {
+        model.forward_packed(packed.as_ref(), ids, pos, bias, cache, false)
     };
     let logits = forward(&ids, &pos, &bias, &mut cache)?;
     // The packed path's samples read their prompt's cache in place; the plain one copies it.

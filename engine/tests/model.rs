@@ -220,14 +220,14 @@ fn packed_matches_plain(tok: &engine::Tokenizer, cfg: &mut Config) -> anyhow::Re
         let mut plain_cache = KvCache::with_capacity(layers, t + 1);
         let mut packed_cache = KvCache::with_capacity(layers, t + 1);
         let plain = ck.model.forward_cached(&x, &pos, &bias, &mut plain_cache, true)?;
-        let fast = ck.model.forward_packed(&packed, &x, &pos, &bias, &mut packed_cache, true)?;
+        let fast = ck.model.forward_packed(Some(&packed), &x, &pos, &bias, &mut packed_cache, true)?;
         let d = max_abs_diff(&plain, &fast);
         assert!(d < 1e-4, "prefill b {b} t {t}: {d}");
         let next = ids(b, 1, v, 9);
         let next_pos: Vec<u32> = (0..b).map(|r| if r == 0 { t as u32 - 2 } else { t as u32 }).collect();
         let (pos, bias) = step_inputs(&ok, &next_pos, &vec![vec![true]; b], &Device::Cpu, DType::F32)?;
         let plain = ck.model.forward_cached(&next, &pos, &bias, &mut plain_cache, false)?;
-        let fast = ck.model.forward_packed(&packed, &next, &pos, &bias, &mut packed_cache, false)?;
+        let fast = ck.model.forward_packed(Some(&packed), &next, &pos, &bias, &mut packed_cache, false)?;
         let d = max_abs_diff(&plain, &fast);
         assert!(d < 1e-4 && plain.max_keepdim(1)?.abs()?.sum_all()?.to_scalar::<f32>()? > 0.0, "decode b {b}: {d}");
     }
@@ -251,7 +251,7 @@ fn shared_prompt_cache_decodes_like_repeated_rows() -> anyhow::Result<()> {
         let mut plain = KvCache::with_capacity(layers, t + 3);
         let mut shared = KvCache::with_capacity(layers, t + 3);
         ck.model.forward_cached(&x, &pos, &bias, &mut plain, false)?;
-        ck.model.forward_packed(&packed, &x, &pos, &bias, &mut shared, false)?;
+        ck.model.forward_packed(Some(&packed), &x, &pos, &bias, &mut shared, false)?;
         let (mut plain, mut shared) = (plain.repeat_rows(n)?, shared.share_rows(n)?);
         let mut key_ok: Vec<Vec<bool>> = ok.iter().flat_map(|r| vec![r.clone(); n]).collect();
         let mut next_pos: Vec<u32> = (0..b * n).map(|r| if r < n { t as u32 } else { t as u32 - 2 }).collect();
@@ -259,7 +259,7 @@ fn shared_prompt_cache_decodes_like_repeated_rows() -> anyhow::Result<()> {
             let next = Tensor::from_vec((0..(b * n) as u32).map(|r| (r * 37 + step * 11 + 5) % v as u32).collect(), (b * n, 1), &Device::Cpu)?;
             let (pos, bias) = step_inputs(&key_ok, &next_pos, &vec![vec![true]; b * n], &Device::Cpu, DType::F32)?;
             let want = ck.model.forward_cached(&next, &pos, &bias, &mut plain, false)?;
-            let got = ck.model.forward_packed(&packed, &next, &pos, &bias, &mut shared, false)?;
+            let got = ck.model.forward_packed(Some(&packed), &next, &pos, &bias, &mut shared, false)?;
             let d = max_abs_diff(&want, &got);
             assert!(d < 1e-4, "step {step}: {d}");
             assert_eq!(shared.len(), plain.len());

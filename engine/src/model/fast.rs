@@ -114,6 +114,9 @@ impl KvCache {
     /// Repeats every row `n` times along the batch (`(b, ..) -> (b*n, ..)`, row-major),
     /// so a prompt prefilled once serves `n` samples. The copy owns new buffers.
     pub fn repeat_rows(&self, n: usize) -> candle_core::Result<Self> {
+        if self.prefix.is_some() {
+            candle_core::bail!("repeat_rows on a cache whose rows are shared");
+        }
         let rep = |x: &Tensor| -> candle_core::Result<Tensor> {
             let (b, k, s, d) = x.dims4()?;
             x.unsqueeze(1)?.broadcast_as((b, n, k, s, d))?.reshape((b * n, k, s, d))?.contiguous()
@@ -123,9 +126,6 @@ impl KvCache {
             .iter()
             .map(|l| l.as_ref().map(|l| Ok::<_, candle_core::Error>(Layer { k: rep(&l.k)?, v: rep(&l.v)?, len: l.len })).transpose())
             .collect::<candle_core::Result<Vec<_>>>()?;
-        if self.prefix.is_some() {
-            candle_core::bail!("repeat_rows on a cache whose rows are shared");
-        }
         Ok(Self { layers, capacity: self.capacity, prefix: None })
     }
 }
@@ -159,19 +159,23 @@ struct PackedBlock {
 /// than candle's matmul at 4-8 rows, 1.9× at 16, 1.2× at 96, even from 128 rows on.
 pub const PANEL_ROWS: usize = 128;
 
+/// `x: (b, t, in)` times a packed weight -> `(b, t, out)`, when there is one and the step
+/// has at most [`PANEL_ROWS`] rows; `None` otherwise (the caller's plain matmul).
+fn panel_matmul(x: &Tensor, w: Option<&PanelWeight>) -> candle_core::Result<Option<Tensor>> {
+    let (b, t, i) = x.dims3()?;
+    match w {
+        Some(w) if b * t <= PANEL_ROWS => Ok(Some(w.matmul(&x.reshape((b * t, i))?)?.reshape((b, t, ()))?)),
+        _ => Ok(None),
+    }
+}
+
 /// `x: (b, t, in)` through `lin`, by its packed copy when there is one and few rows.
 fn linear(x: &Tensor, lin: &Linear, packed: Option<&PanelWeight>) -> candle_core::Result<Tensor> {
-    let (b, t, i) = x.dims3()?;
-    let w = match packed {
-        Some(w) if b * t <= PANEL_ROWS => w,
-        _ => return lin.forward(x),
-    };
-    let y = w.matmul(&x.reshape((b * t, i))?)?;
-    let y = match lin.bias() {
-        Some(bias) => y.broadcast_add(bias)?,
-        None => y,
-    };
-    y.reshape((b, t, ()))
+    match (panel_matmul(x, packed)?, lin.bias()) {
+        (None, _) => lin.forward(x),
+        (Some(y), Some(bias)) => y.broadcast_add(bias),
+        (Some(y), None) => Ok(y),
+    }
 }
 
 impl Llama {
@@ -208,24 +212,13 @@ impl Llama {
         cache: &mut KvCache,
         all_logits: bool,
     ) -> candle_core::Result<Tensor> {
-        self.decode(None, ids, positions, bias, cache, all_logits)
+        self.forward_packed(None, ids, positions, bias, cache, all_logits)
     }
 
-    /// [`Llama::forward_cached`] through the packed weights of [`Llama::pack`] (the same
-    /// numbers, faster on CPU at small batch).
+    /// [`Llama::forward_cached`], through the packed weights of [`Llama::pack`] when given
+    /// (the same numbers, faster on CPU at small batch), which also reads a cache whose rows
+    /// are shared ([`KvCache::share_rows`]) in one-token steps.
     pub fn forward_packed(
-        &self,
-        packed: &Packed,
-        ids: &Tensor,
-        positions: &Tensor,
-        bias: &Tensor,
-        cache: &mut KvCache,
-        all_logits: bool,
-    ) -> candle_core::Result<Tensor> {
-        self.decode(Some(packed), ids, positions, bias, cache, all_logits)
-    }
-
-    fn decode(
         &self,
         packed: Option<&Packed>,
         ids: &Tensor,
@@ -248,17 +241,7 @@ impl Llama {
             let p = packed.map(|p| &p.layers[i]);
             let hn = candle_nn::ops::rms_norm(&x, &layer.input_layernorm, eps)?;
             let a = &layer.self_attn;
-            let (q, k, v) = match p {
-                None => a.qkv(&hn)?,
-                Some(p) => {
-                    let heads = |y: Tensor, n: usize| y.reshape((b, t, n, a.d))?.transpose(1, 2);
-                    (
-                        heads(linear(&hn, &a.q_proj, Some(&p.q))?, a.h)?,
-                        heads(linear(&hn, &a.k_proj, Some(&p.k))?, a.k)?,
-                        heads(linear(&hn, &a.v_proj, Some(&p.v))?, a.k)?,
-                    )
-                }
-            };
+            let (q, k, v) = a.qkv_by(&hn, |x, lin, j| linear(x, lin, p.map(|p| [&p.q, &p.k, &p.v][j])))?;
             let q = rope::apply_fast(&q, &cos, &sin)?;
             let k = rope::apply_fast(&k, &cos, &sin)?;
             let (k, v) = cache.append(i, k, v.contiguous()?)?;
@@ -285,29 +268,14 @@ impl Llama {
             };
             x = (x + linear(&y, &a.o_proj, p.map(|p| &p.o))?)?;
             let hn = candle_nn::ops::rms_norm(&x, &layer.post_attention_layernorm, eps)?;
-            let m = &layer.mlp;
-            let mlp = match p {
-                None => m.forward(&hn)?,
-                Some(p) => {
-                    let (g, u) = (linear(&hn, &m.gate_proj, Some(&p.gate))?, linear(&hn, &m.up_proj, Some(&p.up))?);
-                    let h = if crate::ops::fusable(&g) { crate::ops::swiglu(&g, &u)? } else { (g.silu()? * u)? };
-                    linear(&h, &m.down_proj, Some(&p.down))?
-                }
-            };
+            let mlp = layer.mlp.forward_by(&hn, |x, lin, j| linear(x, lin, p.map(|p| [&p.gate, &p.up, &p.down][j])))?;
             x = (&x + mlp)?;
         }
         let x = if all_logits { x } else { x.narrow(1, t - 1, 1)? };
         let x = candle_nn::ops::rms_norm(&x.contiguous()?, &self.norm, eps)?;
-        let logits = match packed {
+        let logits = match panel_matmul(&x, packed.map(|p| &p.lm_head))? {
+            Some(logits) => logits,
             None => project(&x, &self.lm_head)?,
-            Some(p) => {
-                let (b, t, e) = x.dims3()?;
-                if b * t <= PANEL_ROWS {
-                    p.lm_head.matmul(&x.reshape((b * t, e))?)?.reshape((b, t, ()))?
-                } else {
-                    project(&x, &self.lm_head)?
-                }
-            }
         };
         if all_logits {
             Ok(logits)

@@ -53,11 +53,19 @@ impl Attention {
 
     /// Projects `x: (b, t, e)` to q `(b, h, t, d)`, k and v `(b, k, t, d)`, before RoPE.
     pub(crate) fn qkv(&self, x: &Tensor) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        self.qkv_by(x, |x, lin, _| lin.forward(x))
+    }
+
+    /// [`Attention::qkv`] with each projection done by `proj(x, layer, j)`, `j` = 0, 1, 2 for
+    /// q, k, v (the decoding path passes the layers' packed copies).
+    pub(crate) fn qkv_by(
+        &self,
+        x: &Tensor,
+        proj: impl Fn(&Tensor, &Linear, usize) -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
         let (b, t, _) = x.dims3()?;
-        let q = self.q_proj.forward(x)?.reshape((b, t, self.h, self.d))?.transpose(1, 2)?;
-        let k = self.k_proj.forward(x)?.reshape((b, t, self.k, self.d))?.transpose(1, 2)?;
-        let v = self.v_proj.forward(x)?.reshape((b, t, self.k, self.d))?.transpose(1, 2)?;
-        Ok((q, k, v))
+        let heads = |y: Tensor, n: usize| y.reshape((b, t, n, self.d))?.transpose(1, 2);
+        Ok((heads(proj(x, &self.q_proj, 0)?, self.h)?, heads(proj(x, &self.k_proj, 1)?, self.k)?, heads(proj(x, &self.v_proj, 2)?, self.k)?))
     }
 
     /// `(b, k, s, d)` -> `(b, h, s, d)` by repeating each key/value head.
@@ -112,12 +120,24 @@ impl Mlp {
     }
 }
 
+impl Mlp {
+    /// [`Mlp::forward`] with each projection done by `proj(x, layer, j)`, `j` = 0, 1, 2 for
+    /// gate, up, down (the decoding path passes the layers' packed copies).
+    pub(crate) fn forward_by(
+        &self,
+        x: &Tensor,
+        proj: impl Fn(&Tensor, &Linear, usize) -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let (g, u) = (proj(x, &self.gate_proj, 0)?, proj(x, &self.up_proj, 1)?);
+        let h = if crate::ops::fusable(x) { crate::ops::swiglu(&g, &u)? } else { (g.silu()? * u)? };
+        proj(&h, &self.down_proj, 2)
+    }
+}
+
 impl Module for Mlp {
     /// SwiGLU: `down(silu(gate(x)) * up(x))`, `(b, t, e) -> (b, t, e)`.
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let (g, u) = (self.gate_proj.forward(x)?, self.up_proj.forward(x)?);
-        let h = if crate::ops::fusable(x) { crate::ops::swiglu(&g, &u)? } else { (g.silu()? * u)? };
-        self.down_proj.forward(&h)
+        self.forward_by(x, |x, lin, _| lin.forward(x))
     }
 }
 

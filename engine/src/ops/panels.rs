@@ -42,11 +42,6 @@ impl PanelWeight {
         Ok(Self { k, n, data })
     }
 
-    /// Output size `n`.
-    pub fn out_dim(&self) -> usize {
-        self.n
-    }
-
     /// `x: (m, k)` (f32, CPU) -> `x · W: (m, n)`.
     pub fn matmul(&self, x: &Tensor) -> Result<Tensor> {
         x.contiguous()?.apply_op1_no_bwd(self)
