@@ -26,7 +26,7 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { vocab_size: 512, hidden_size: 128, intermediate_size: 344, num_layers: 4, num_heads: 4, num_kv_heads: 4, max_len: 192 }
+        Self { vocab_size: 1024, hidden_size: 128, intermediate_size: 344, num_layers: 4, num_heads: 4, num_kv_heads: 4, max_len: 192 }
     }
 }
 
@@ -110,11 +110,15 @@ pub struct TrainConfig {
     pub eval_every: usize,
     /// Resumable checkpoint every this many steps.
     pub ckpt_every: usize,
+    /// Parts each batch is split into for data parallelism (each part on its own thread
+    /// while threads last). Parts are weighted by their tokens or pairs, so any count
+    /// trains the same objective; a fixed count gives the same numbers on any machine.
+    pub shards: usize,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { steps: 1000, batch_size: 32, lr: 3e-3, warmup: 50, min_lr_ratio: 0.1, weight_decay: 0.01, grad_clip: 1.0, eval_every: 200, ckpt_every: 200 }
+        Self { steps: 1000, batch_size: 32, lr: 3e-3, warmup: 50, min_lr_ratio: 0.1, weight_decay: 0.01, grad_clip: 1.0, eval_every: 200, ckpt_every: 200, shards: 2 }
     }
 }
 
@@ -213,7 +217,7 @@ impl Default for DpoConfig {
             // same M1 pairs, M2 vs M1 −21.5 with the plain sigmoid loss, −3.9 with it);
             // the `paper` profile uses the paper's plain sigmoid loss.
             loss: DpoLoss::SigmoidNll { beta: 0.1, alpha: 1.0 },
-            train: TrainConfig { steps: 150, batch_size: 16, lr: 3e-4, warmup: 10, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 50, ckpt_every: 50 },
+            train: TrainConfig { steps: 150, batch_size: 16, lr: 3e-4, warmup: 10, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 50, ckpt_every: 50, shards: 2 },
             valid_fraction: 0.1,
         }
     }

@@ -14,8 +14,10 @@ use world::{corrupt, grade, Split, World};
 /// The EFT target for a graded response: the grader's justification, then the score.
 /// With `expected`, the justification opens with the task's expected answer, so a judge
 /// trained on it works the task out before it compares (a chain of thought).
+/// A constrained task has many right answers, so its justification never states one: it
+/// checks the response item by item and constraint by constraint (the grader's own checks).
 pub fn eft_target(task: &world::Task, g: &world::Grade, expected: bool) -> String {
-    if expected {
+    if expected && task.has_single_answer() {
         format!("Expected: {}. {} Score: {}", task.reference, g.justification, g.score)
     } else {
         format!("{} Score: {}", g.justification, g.score)

@@ -110,7 +110,7 @@ pub fn train_dpo(
     max_len: usize,
     seed: u64,
     work: &Path,
-    shards: usize,
+    threads: usize,
 ) -> Result<Progress> {
     let tok = policy.tokenizer.clone();
     let pad = tok.pad_id;
@@ -132,12 +132,13 @@ pub fn train_dpo(
         work,
         "dpo",
         true,
-        shards,
+        threads,
         |m, idx| {
             let rows: Vec<&Encoded> = idx.iter().map(|&i| &enc[i]).collect();
             let (pc, pr) = policy_logps(m, &rows, pad, max_len, &dev)?;
             let (rc, rr) = refs(train_ref, idx)?;
-            Ok(dpo_loss(&pc, &pr, &rc, &rr, &chosen_tokens(&rows, &dev)?, &cfg.loss)?)
+            let (l, m) = dpo_loss(&pc, &pr, &rc, &rr, &chosen_tokens(&rows, &dev)?, &cfg.loss)?;
+            Ok((l, m, rows.len() as f64))
         },
         |m| {
             let mut sums = Metrics::new();

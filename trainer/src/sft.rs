@@ -57,7 +57,7 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
         |m, idx| {
             let rows: Pairs = idx.iter().map(|&i| train_data[i].clone()).collect();
             let b = SeqBatch::new(&rows, pad, max_len, &dev)?;
-            Ok((sft_loss(m, &b)?, Metrics::new()))
+            Ok((sft_loss(m, &b)?, Metrics::new(), b.n_tokens as f64))
         },
         |m| Ok(Metrics::from([("loss".to_string(), eval_loss(m, &valid, pad, max_len, bs)?)])),
     )?;

@@ -65,30 +65,41 @@ fn save_state(ck: &Checkpoint, opt: &AdamW, progress: &Progress, dir: &Path) -> 
     Ok(engine::fsutil::swap_dir(&tmp, dir)?)
 }
 
-/// Forward and backward of one batch split into `shards` parts, each on its own thread
-/// (candle single-threaded in each), gradients and metrics averaged over the parts.
-fn data_parallel_step(
+/// What a loss function returns for one shard of a batch: its mean loss, its metrics
+/// (means over the shard) and its weight, the count the mean is over (response tokens
+/// for SFT, pairs for DPO).
+pub type ShardLoss = (Tensor, Metrics, f64);
+
+/// Forward and backward of one batch split into `shards` parts, run on up to `threads`
+/// threads (candle single-threaded in each). Losses, gradients and metrics are combined
+/// weighted by each part's weight (sum, then divide once), so the step is the same
+/// objective for any shard count, and the same numbers for any thread count.
+pub fn data_parallel_step(
     model: &Llama,
     idx: &[usize],
     shards: usize,
+    threads: usize,
     vars: &[candle_core::Var],
-    loss_fn: &(impl Fn(&Llama, &[usize]) -> Result<(Tensor, Metrics)> + Sync),
+    loss_fn: &(impl Fn(&Llama, &[usize]) -> Result<ShardLoss> + Sync),
 ) -> Result<(f64, Metrics, candle_core::backprop::GradStore)> {
     let n = shards.clamp(1, idx.len().max(1));
     let parts: Vec<&[usize]> = idx.chunks(idx.len().div_ceil(n)).collect();
-    let k = parts.len() as f64;
-    let results = crate::parallel::map(n, &parts, |p| -> Result<_> {
-        let (loss, m) = loss_fn(model, p)?;
-        let grads = loss.backward()?;
-        Ok((loss.to_scalar::<f32>()? as f64, m, grads))
+    let results = crate::parallel::map(threads.min(parts.len()), &parts, |p| -> Result<_> {
+        let (loss, m, w) = loss_fn(model, p)?;
+        // Each part's gradient comes out already scaled by its weight.
+        let grads = (&loss * w)?.backward()?;
+        Ok((loss.to_scalar::<f32>()? as f64, m, w, grads))
     });
     let mut it = results.into_iter();
-    let (mut l, mut m, mut grads) = it.next().ok_or_else(|| Error::Stage("empty batch".into()))??;
+    let (l0, m0, w0, mut grads) = it.next().ok_or_else(|| Error::Stage("empty batch".into()))??;
+    let (mut l, mut wsum) = (l0 * w0, w0);
+    let mut m: Metrics = m0.into_iter().map(|(k, v)| (k, v * w0)).collect();
     for r in it {
-        let (l2, m2, g2) = r?;
-        l += l2;
+        let (l2, m2, w2, g2) = r?;
+        l += l2 * w2;
+        wsum += w2;
         for (key, v) in m2 {
-            *m.entry(key).or_default() += v;
+            *m.entry(key).or_default() += v * w2;
         }
         for v in vars {
             if let Some(g) = g2.get(v) {
@@ -100,15 +111,16 @@ fn data_parallel_step(
             }
         }
     }
-    if k > 1.0 {
-        for v in vars {
-            if let Some(g) = grads.remove(v) {
-                grads.insert(v, (g / k)?);
-            }
-        }
-        m.values_mut().for_each(|x| *x /= k);
+    if wsum <= 0.0 {
+        return Err(Error::Stage("a batch with no weight (no response tokens?)".into()));
     }
-    Ok((l / k, m, grads))
+    for v in vars {
+        if let Some(g) = grads.remove(v) {
+            grads.insert(v, (g / wsum)?);
+        }
+    }
+    m.values_mut().for_each(|x| *x /= wsum);
+    Ok((l / wsum, m, grads))
 }
 
 /// Trains `ck` for `cfg.steps` steps over examples of the given token `lengths`.
@@ -117,7 +129,8 @@ fn data_parallel_step(
 /// returns validation metrics including `loss`. State is saved under `work` every
 /// `cfg.ckpt_every` steps and a restarted call continues from it exactly. With
 /// `keep_best`, `ck` ends holding the weights of the lowest validation loss. Each batch
-/// is split over `shards` threads (data parallelism).
+/// is split into `cfg.shards` parts run on up to `threads` threads (data parallelism;
+/// the numbers do not depend on `threads`).
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     ck: &mut Checkpoint,
@@ -127,8 +140,8 @@ pub fn train(
     work: &Path,
     label: &str,
     keep_best: bool,
-    shards: usize,
-    loss_fn: impl Fn(&Llama, &[usize]) -> Result<(Tensor, Metrics)> + Sync,
+    threads: usize,
+    loss_fn: impl Fn(&Llama, &[usize]) -> Result<ShardLoss> + Sync,
     mut eval_fn: impl FnMut(&Llama) -> Result<Metrics>,
 ) -> Result<Progress> {
     if lengths.is_empty() {
@@ -161,7 +174,7 @@ pub fn train(
         let step = progress.step;
         let idx = batch_indices(lengths, cfg.batch_size, seed, step);
         let lr = warmup_cosine(step, cfg.warmup, cfg.steps, cfg.lr, cfg.min_lr_ratio);
-        let (l, mut m, mut grads) = data_parallel_step(&ck.model, &idx, shards, &all_vars, &loss_fn)?;
+        let (l, mut m, mut grads) = data_parallel_step(&ck.model, &idx, cfg.shards, threads, &all_vars, &loss_fn)?;
         let norm = clip_grad_norm(&all_vars, &mut grads, cfg.grad_clip)?;
         opt.step(&grads, lr)?;
         if !l.is_finite() {

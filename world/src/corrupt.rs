@@ -79,11 +79,15 @@ pub fn plausible_errors(task: &Task, items: &[String], rng: &mut impl Rng) -> Ve
 /// A response aimed at quality `level` (0..=5) for `task`. The aim is loose: the
 /// label of a corrupted response is always what the grader gives it.
 pub fn corrupt(task: &Task, level: u8, rng: &mut impl Rng) -> String {
+    if let Answer::Constrained(spec) = &task.answer {
+        return crate::constrained::corrupt(spec, level, rng);
+    }
     let extra = rng.gen_bool(0.25) && level < 4;
     // Half of the imperfect answers are model-like mistakes, whatever level was aimed at.
     if (1..=3).contains(&level) && rng.gen_bool(0.5) {
         let core = match &task.answer {
             Answer::Items(items) => plausible_errors(task, items, rng).join(if task.reference.contains(", ") { ", " } else { " " }),
+            Answer::Constrained(_) => unreachable!("corrupted above"),
             Answer::Number { value, unit } => {
                 let span = (value.abs() * 2).max(20);
                 let mut x = rng.gen_range(0..=span);
@@ -130,6 +134,7 @@ pub fn corrupt(task: &Task, level: u8, rng: &mut impl Rng) -> String {
             let pool = if wrong.is_empty() { task.relevant.clone() } else { wrong };
             (0..items.len().max(1)).map(|_| pool.choose(rng).cloned().unwrap_or_default()).collect::<Vec<_>>().join(" ")
         }
+        (Answer::Constrained(_), _) => unreachable!("corrupted above"),
         (Answer::Number { value, unit }, l) => {
             let v = *value;
             let off = match l {

@@ -64,6 +64,9 @@ fn contains_run(ws: &[String], items: &[String]) -> bool {
 
 /// Grades `response` to `task`.
 pub fn grade(task: &Task, response: &str) -> Grade {
+    if let Answer::Constrained(spec) = &task.answer {
+        return crate::constrained::check::grade(spec, response);
+    }
     let ws = words(response);
     let exact = response.trim() == task.reference;
     let relevant = !ws.is_empty() && is_relevant(&ws, task);
@@ -73,6 +76,7 @@ pub fn grade(task: &Task, response: &str) -> Grade {
             let got = overlap(&ws, items);
             [relevant, got * 2 >= n && got > 0, got == n, contains_run(&ws, items), exact]
         }
+        Answer::Constrained(_) => unreachable!("graded above"),
         Answer::Number { value, unit } => {
             let nums: Vec<i64> = ws.iter().filter_map(|w| w.parse().ok()).collect();
             let near = |tol: f64| nums.iter().any(|x| ((x - value).abs() as f64) <= tol);

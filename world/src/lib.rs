@@ -2,6 +2,7 @@
 //! difficulty knob and a reference solver; a programmatic grader scores any
 //! response 0-5 on the paper's additive rubric. The grader stands in for the
 //! paper's human labels and GPT-4 judge.
+pub mod constrained;
 pub mod corrupt;
 pub mod families;
 pub mod grader;

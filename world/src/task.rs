@@ -9,6 +9,8 @@ pub enum Answer {
     Items(Vec<String>),
     /// A number, with an optional unit word after it.
     Number { value: i64, unit: Option<String> },
+    /// Any response that meets a constrained request: many are right.
+    Constrained(crate::constrained::Spec),
 }
 
 /// One instruction of the world with everything needed to solve and grade it.
@@ -33,6 +35,16 @@ impl Task {
         let mut relevant = relevant;
         relevant.extend(items.iter().cloned());
         Self { family: family.into(), instruction, answer: Answer::Items(items), reference, relevant, difficulty: d }
+    }
+
+    /// A constrained task; `reference` is one right response of many.
+    pub fn constrained(family: &str, instruction: String, spec: crate::constrained::Spec, reference: String, relevant: Vec<String>, d: u8) -> Self {
+        Self { family: family.into(), instruction, answer: Answer::Constrained(spec), reference, relevant, difficulty: d }
+    }
+
+    /// Whether one response is right (a single-answer task: it is the answer).
+    pub fn has_single_answer(&self) -> bool {
+        !matches!(self.answer, Answer::Constrained(_))
     }
 
     pub fn number(family: &str, instruction: String, value: i64, unit: Option<&str>, relevant: Vec<String>, d: u8) -> Self {

@@ -18,7 +18,13 @@ pub struct World {
 
 impl Default for World {
     fn default() -> Self {
-        Self { families: Family::ALL.to_vec(), min_difficulty: 1, max_difficulty: 3, split: SplitConfig::default() }
+        // The constrained families, two of them held out entirely (test prompts only).
+        Self {
+            families: Family::CONSTRAINED.to_vec(),
+            min_difficulty: 1,
+            max_difficulty: 3,
+            split: SplitConfig { held_out_families: vec![Family::LetterWords, Family::AvoidItems], ..SplitConfig::default() },
+        }
     }
 }
 

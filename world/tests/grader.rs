@@ -92,7 +92,7 @@ fn splits_are_stable_and_hold_out_families() {
     let s = cfg.split_of(Family::Reverse, "Reverse the list: cat dog sun");
     assert_eq!(s, cfg.split_of(Family::Reverse, "Reverse the list: cat dog sun"));
     cfg.held_out_families = vec![Family::Filter];
-    let w = world::World { split: cfg, ..Default::default() };
+    let w = world::World { families: Family::SINGLE.to_vec(), split: cfg, ..Default::default() };
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let mut counts = std::collections::HashMap::new();
     for _ in 0..300 {

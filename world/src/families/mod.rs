@@ -26,10 +26,22 @@ pub enum Family {
     WordProblem,
     ReverseUpper,
     Filter,
+    // Constrained, many-answer families (`crate::constrained`).
+    NameItems,
+    PickItems,
+    LetterItems,
+    SortedItems,
+    LetterWords,
+    AvoidItems,
 }
 
 impl Family {
-    pub const ALL: [Family; 14] = [
+    /// The constrained, many-answer families: checks read the response.
+    pub const CONSTRAINED: [Family; 6] =
+        [Family::NameItems, Family::PickItems, Family::LetterItems, Family::SortedItems, Family::LetterWords, Family::AvoidItems];
+
+    /// The single-answer families: one right answer, computed.
+    pub const SINGLE: [Family; 14] = [
         Family::Reverse,
         Family::SortWords,
         Family::SortNumbers,
@@ -44,6 +56,29 @@ impl Family {
         Family::WordProblem,
         Family::ReverseUpper,
         Family::Filter,
+    ];
+
+    pub const ALL: [Family; 20] = [
+        Family::Reverse,
+        Family::SortWords,
+        Family::SortNumbers,
+        Family::Arithmetic,
+        Family::Count,
+        Family::Dedup,
+        Family::Uppercase,
+        Family::Extract,
+        Family::Compare,
+        Family::Join,
+        Family::Convert,
+        Family::WordProblem,
+        Family::ReverseUpper,
+        Family::Filter,
+        Family::NameItems,
+        Family::PickItems,
+        Family::LetterItems,
+        Family::SortedItems,
+        Family::LetterWords,
+        Family::AvoidItems,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -62,7 +97,18 @@ impl Family {
             Family::WordProblem => "word_problem",
             Family::ReverseUpper => "reverse_upper",
             Family::Filter => "filter",
+            Family::NameItems => "name_items",
+            Family::PickItems => "pick_items",
+            Family::LetterItems => "letter_items",
+            Family::SortedItems => "sorted_items",
+            Family::LetterWords => "letter_words",
+            Family::AvoidItems => "avoid_items",
         }
+    }
+
+    /// Whether many responses are right (checks read the response).
+    pub fn is_constrained(&self) -> bool {
+        Family::CONSTRAINED.contains(self)
     }
 
     pub fn from_name(s: &str) -> Option<Family> {
@@ -71,6 +117,7 @@ impl Family {
 
     /// Draws one task of this family; `difficulty` is 1 (easy) to 3 (hard).
     pub fn sample(&self, rng: &mut impl Rng, difficulty: u8) -> Task {
+        use crate::constrained::{self, ConstrainedFamily as C};
         let d = difficulty.clamp(1, 3);
         match self {
             Family::Reverse => lists::reverse(rng, d),
@@ -87,6 +134,12 @@ impl Family {
             Family::Convert => numbers::convert(rng, d),
             Family::WordProblem => numbers::word_problem(rng, d),
             Family::Filter => numbers::filter(rng, d),
+            Family::NameItems => constrained::sample(C::NameItems, self.name(), rng, d),
+            Family::PickItems => constrained::sample(C::PickItems, self.name(), rng, d),
+            Family::LetterItems => constrained::sample(C::LetterItems, self.name(), rng, d),
+            Family::SortedItems => constrained::sample(C::SortedItems, self.name(), rng, d),
+            Family::LetterWords => constrained::sample(C::LetterWords, self.name(), rng, d),
+            Family::AvoidItems => constrained::sample(C::AvoidItems, self.name(), rng, d),
         }
     }
 }
