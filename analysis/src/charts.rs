@@ -30,6 +30,8 @@ pub enum Plot {
     Bars { x: Vec<String>, series: Vec<Series>, y_max: f64 },
     /// A matrix of values (`values[row][col]`), shaded and labelled with `digits` decimals.
     Heatmap { rows: Vec<String>, cols: Vec<String>, values: Vec<Vec<f64>>, digits: usize },
+    /// Labelled points over numeric axes, with a dashed horizontal line at `y = 0`.
+    Scatter { points: Vec<(String, f64, f64)>, x_range: (f64, f64), y_range: (f64, f64) },
 }
 
 /// A titled chart with axis descriptions.
@@ -105,15 +107,40 @@ impl Figure {
         self.svg()
     }
 
+    fn draw_scatter<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, points: &[(String, f64, f64)], xr: (f64, f64), yr: (f64, f64)) -> Result<()> {
+        let e = chart_err(&self.title);
+        let err = |x: DrawingAreaErrorKind<DB::ErrorType>| e(x.to_string());
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(56)
+            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
+            .map_err(err)?;
+        chart.configure_mesh().x_desc(&self.x_desc).y_desc(&self.y_desc).draw().map_err(err)?;
+        chart.draw_series(DashedLineSeries::new(vec![(xr.0, 0.0), (xr.1, 0.0)], 6, 4, BLACK.stroke_width(1))).map_err(err)?;
+        for (k, (label, x, y)) in points.iter().enumerate() {
+            let color = Palette99::pick(k).to_rgba();
+            chart.draw_series(std::iter::once(Circle::new((*x, *y), 5, color.filled()))).map_err(err)?;
+            let style = ("sans-serif", 12).into_font().color(&BLACK);
+            chart.draw_series(std::iter::once(Text::new(label.clone(), (*x, *y), style))).map_err(err)?;
+        }
+        root.present().map_err(err)
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         register_font();
         let e = chart_err(&self.title);
         let err = |x: DrawingAreaErrorKind<DB::ErrorType>| e(x.to_string());
         root.fill(&WHITE).map_err(err)?;
+        if let Plot::Scatter { points, x_range, y_range } = &self.plot {
+            return self.draw_scatter(root, points, *x_range, *y_range);
+        }
         let (x_labels, y_range, rows) = match &self.plot {
             Plot::Lines { x, y_range, .. } => (x.clone(), *y_range, vec![]),
             Plot::Bars { x, y_max, .. } => (x.clone(), (0.0, *y_max), vec![]),
             Plot::Heatmap { rows, cols, .. } => (cols.clone(), (-0.5, rows.len() as f64 - 0.5), rows.clone()),
+            Plot::Scatter { .. } => unreachable!("drawn above"),
         };
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, ("sans-serif", 20))
@@ -172,6 +199,7 @@ impl Figure {
                 }
                 chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
             }
+            Plot::Scatter { .. } => {}
             Plot::Heatmap { rows, values, digits, .. } => {
                 let hi = values.iter().flatten().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
                 let lo = values.iter().flatten().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);

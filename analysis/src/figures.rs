@@ -39,3 +39,16 @@ pub fn self_scores(s: &EvalSummary) -> Figure {
     let x: Vec<String> = (0..=5).map(|i| i.to_string()).collect();
     Figure::new("Self-assigned scores of candidates, per iteration", Plot::Bars { x, series, y_max: y }).axes("self-score (rounded)", "candidates")
 }
+
+/// Per-family gain against the judge's accuracy on its own candidates: one point per
+/// iteration t and family, at (M_t's pairwise accuracy over untied pairs of its own
+/// candidates, grader-score gain of M_{t+1} over M_t on the family's test prompts).
+pub fn gain_vs_judge(points: &[(String, f64, f64)]) -> Figure {
+    let ys = points.iter().map(|p| p.2.abs());
+    let y = ys.fold(0.1f64, f64::max) * 1.2;
+    Figure::new(
+        "Per-family gain against self-judge accuracy",
+        Plot::Scatter { points: points.to_vec(), x_range: (0.0, 1.0), y_range: (-y, y) },
+    )
+    .axes("M_t pairwise accuracy on its own candidates (untied pairs)", "grader score M_{t+1} - M_t")
+}

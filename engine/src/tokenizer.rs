@@ -119,7 +119,10 @@ impl Tokenizer {
             .build()
             .into();
         let mut tk = tokenizers::Tokenizer::new(BPE::default());
-        tk.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false)));
+        // A space before every encoded text, so a word is one token wherever it stands: the
+        // first word of a response is the same token as that word inside the instruction
+        // (copying a word from the prompt is then copying a token, not respelling it).
+        tk.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(true)));
         tk.with_decoder(Some(ByteLevel::default()));
         tk.train(&mut trainer, texts).map_err(tk_err)?;
         Self::from_inner(tk)

@@ -6,6 +6,7 @@ pub mod alpaca;
 pub mod compare;
 pub mod datasets;
 pub mod error;
+pub mod families;
 pub mod judges;
 pub mod lc;
 pub mod leaderboard;

@@ -18,6 +18,7 @@ pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
     png("judge_metrics.png", analysis::figures::judge_metrics(&mirror))?;
     png("length.png", analysis::figures::lengths(&mirror))?;
     png("self_scores.png", analysis::figures::self_scores(&mirror))?;
+    png("gain_vs_judge.png", analysis::figures::gain_vs_judge(&crate::families::gain_points(&s.by_family, &s.own_judging)))?;
 
     let mut md = String::from("# Self-rewarding run: evaluation\n\n");
     md.push_str(&format!("Run folder: `{}`. Test prompts are held out from training; the world's grader stands in for human/GPT-4 judgments.\n\n", run.root.display()));
@@ -30,6 +31,7 @@ pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
         let get = |x: &std::collections::BTreeMap<String, f64>| x.get(m).copied().map_or("–".into(), f);
         md.push_str(&format!("| {m} | {} | {} | {} |\n", c.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" | "), get(&s.content_right), get(&s.chatter)));
     }
+    md.push_str(&families(s));
     md.push_str("\n## Head to head (grader scores each response alone; equal scores = tie)\n\n| comparison | win | tie | loss | win rate % (ties half) | s.e. | win − loss |\n|---|---|---|---|---|---|---|\n");
     for (k, h) in &s.head_to_head {
         md.push_str(&format!("| {} | {} | {} | {} | {:.1} | {:.1} | {:+.1} |\n", k.replace("_vs_", " vs "), h.win, h.tie, h.loss, h.win_rate, h.standard_error, h.net));
@@ -55,10 +57,46 @@ pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
     for (m, j) in &s.self_judge {
         md.push_str(&format!("| {m} | {} | {} | {} | {} | {} |\n", f(j.pairwise_accuracy), f(j.tie_rate), f(j.spearman), j.n_pairs, j.n_groups));
     }
+    md.push_str(&own_judging(s));
     md.push_str("\n![judge metrics](judge_metrics.png)\n\n## Length\n\n![length](length.png)\n\n## Self-rewarding: scores M_t gave its own candidates\n\n| iteration model | 0 | 1 | 2 | 3 | 4 | 5 |\n|---|---|---|---|---|---|---|\n");
     for (k, h) in &s.self_scores {
         md.push_str(&format!("| {k} | {} |\n", h.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" | ")));
     }
     md.push_str("\n![self scores](self_scores.png)\n\nAlpacaEval-format files: `eval/<model>/model_outputs.json` and `eval/annotations/<A>_vs_<B>/annotations.json`.\n");
     Ok(engine::fsutil::write_atomic(&dir.join("report.md"), md.as_bytes())?)
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or("–".into(), f)
+}
+
+/// Per family: mean grader score, share with every requirement met, content right.
+fn families(s: &Summary) -> String {
+    let mut md = String::from("\n### Per family (test prompts)\n\nEach cell: mean grader score / share meeting every requirement (rubric criterion 4) / content right (single-answer families only). *held out*: no training prompt of the family, in SFT or the loop.\n\n");
+    md.push_str(&format!("| family | prompts | {} |\n|---|---|{}\n", s.models.join(" | "), "---|".repeat(s.models.len())));
+    for (fam, st) in &s.by_family {
+        let name = if st.held_out { format!("{fam} (held out)") } else { fam.clone() };
+        let cells: Vec<String> = s
+            .models
+            .iter()
+            .map(|m| {
+                let right = st.content_right.get(m).map_or(String::new(), |r| format!(" / {r:.2}"));
+                format!("{} / {}{right}", opt(st.grader_score.get(m).copied()), opt(st.all_met.get(m).copied()))
+            })
+            .collect();
+        md.push_str(&format!("| {name} | {} | {} |\n", st.prompts, cells.join(" | ")));
+    }
+    md
+}
+
+/// M_t judging its own candidates, per family.
+fn own_judging(s: &Summary) -> String {
+    let mut md = String::from("\n### Each M_t judging its own candidates, per family\n\nAccuracy over the candidate pairs the grader orders strictly and the judge does not tie; AUC: a right candidate (every requirement met) scored above a wrong one of the same prompt, ties half; ties: share of the grader's strict pairs the judge scored equal. This is the generation–verification gap the loop lives on: where accuracy is near 0.5, the pairs carry no signal.\n\n| judge | family | accuracy (untied) | AUC | ties | pairs |\n|---|---|---|---|---|---|\n");
+    for (m, fams) in &s.own_judging {
+        for (fam, j) in fams {
+            md.push_str(&format!("| {m} | {fam} | {} | {} | {} | {} |\n", opt(j.accuracy), opt(j.auc), opt(j.tie_rate), j.pairs));
+        }
+    }
+    md.push_str("\n![gain against judge accuracy](gain_vs_judge.png)\n");
+    md
 }

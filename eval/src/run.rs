@@ -4,6 +4,7 @@
 //! with one row per graded answer (`test_scores.jsonl`) and per judged EFT response
 //! (`judge_scores.jsonl`) for the notebooks.
 use crate::agreement::{judge_metrics, Item, JudgeMetrics};
+use crate::families::{own_judging_by_family, Candidate, FamilyStats, OwnJudging, ALL};
 use crate::alpaca::{write_json_array, Annotation, ModelOutput, Preference};
 use crate::judges::{compare, GraderJudge};
 use crate::winrate::{tally, HeadToHead, Verdict};
@@ -46,10 +47,19 @@ pub struct Summary {
     /// Content and form apart: the share of each model's test responses whose content,
     /// chatter stripped, is the reference, and the share carrying chatter (a sign-off or
     /// lead-in, which the rubric's fifth point penalises).
+    /// Over single-answer prompts only (absent when the world has none).
     #[serde(default)]
     pub content_right: BTreeMap<String, f64>,
     #[serde(default)]
     pub chatter: BTreeMap<String, f64>,
+    /// Per task family, and over every family (`"all"`): grader score, all requirements
+    /// met, content right (single-answer families), per model.
+    #[serde(default)]
+    pub by_family: BTreeMap<String, FamilyStats>,
+    /// M_t judging its own candidates of iteration t against the grader, per family and
+    /// over every family (`"all"`): accuracy over untied pairs, AUC, tie rate.
+    #[serde(default)]
+    pub own_judging: BTreeMap<String, BTreeMap<String, OwnJudging>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -125,20 +135,25 @@ fn judge_eft(run: &RunDir, cfg: &RunConfig, name: &str, ck: &Checkpoint, eft: &[
 }
 
 /// Iteration `t`'s self-scores of the candidates against the grader's scores of the same
-/// candidates, one group per prompt.
-fn self_judge(run: &RunDir, t: usize) -> Result<JudgeMetrics> {
+/// candidates, one group per prompt: the Table 4 metrics, and [`OwnJudging`] per family.
+fn self_judge(run: &RunDir, t: usize) -> Result<(JudgeMetrics, BTreeMap<String, OwnJudging>)> {
     let it = run.iter(t);
     let prompts: Vec<PromptRecord> = run.read_jsonl(&format!("{it}/prompts.jsonl"))?;
     let judged: Vec<trainer::selfjudge::Judged> = run.read_jsonl(&format!("{it}/judgments.jsonl"))?;
     let tasks: HashMap<usize, &world::Task> = prompts.iter().filter_map(|p| p.task.as_ref().map(|t| (p.id, t))).collect();
-    let items: Vec<Item> = judged
-        .iter()
-        .filter_map(|j| tasks.get(&j.prompt_id).map(|task| (j, *task)))
-        .flat_map(|(j, task)| {
-            j.responses.iter().zip(&j.scores).map(move |(r, s)| Item { group: j.prompt_id, gold: world::grade(task, r).score as f64, pred: *s })
-        })
-        .collect();
-    Ok(judge_metrics(&items))
+    let mut items: Vec<Item> = vec![];
+    let mut groups: Vec<(String, Vec<Candidate>)> = vec![];
+    for j in &judged {
+        let Some(task) = tasks.get(&j.prompt_id) else { continue };
+        let mut g = vec![];
+        for (r, s) in j.responses.iter().zip(&j.scores) {
+            let gr = world::grade(task, r);
+            items.push(Item { group: j.prompt_id, gold: gr.score as f64, pred: *s });
+            g.push(Candidate { grader: gr.score as f64, right: gr.criteria[3], judge: *s });
+        }
+        groups.push((task.family.clone(), g));
+    }
+    Ok((judge_metrics(&items), own_judging_by_family(&groups)))
 }
 
 /// Runs the whole evaluation of a run and writes `eval/summary.json`, AlpacaEval files,
@@ -160,7 +175,9 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
         let ck = Checkpoint::load(path, DType::F32, &engine::default_device())?;
         let out = outputs(run, cfg, name, &ck, &prompts)?;
         // One grading per answer: the score, each criterion, and content apart from chatter.
-        let (mut scores, mut met, mut right, mut chatter) = (vec![], [0.0; 5], 0.0, 0.0);
+        let (mut scores, mut met, mut right, mut single, mut chatter) = (vec![], [0.0; 5], 0.0, 0usize, 0.0);
+        // Per family (and "all"): sums of score, all-met, content right; prompts; single-answer prompts.
+        let mut fam: BTreeMap<String, (f64, f64, f64, usize, usize)> = BTreeMap::new();
         for (p, r) in prompts.iter().zip(&out) {
             let Some(task) = &p.task else { continue };
             let g = world::grade(task, r);
@@ -168,14 +185,32 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
             scores.push(g.score as f64);
             met.iter_mut().zip(g.criteria).for_each(|(m, c)| *m += c as u8 as f64);
             let (core, chat) = world::strip_chatter(r);
-            right += (core == task.reference) as u8 as f64;
+            let is_right = task.has_single_answer() && core == task.reference;
+            right += is_right as u8 as f64;
+            single += task.has_single_answer() as usize;
             chatter += chat as u8 as f64;
+            for key in [task.family.as_str(), ALL] {
+                let e = fam.entry(key.to_string()).or_default();
+                *e = (e.0 + g.score as f64, e.1 + g.criteria[3] as u8 as f64, e.2 + is_right as u8 as f64, e.3 + 1, e.4 + task.has_single_answer() as usize);
+            }
         }
         let n = scores.len().max(1) as f64;
         s.grader_score.insert(name.clone(), scores.iter().sum::<f64>() / n);
         s.criteria.insert(name.clone(), met.map(|m| m / n));
-        s.content_right.insert(name.clone(), right / n);
+        if single > 0 {
+            s.content_right.insert(name.clone(), right / single as f64);
+        }
         s.chatter.insert(name.clone(), chatter / n);
+        for (f, (score, all_met, right, k, single)) in fam {
+            let held_out = world::Family::from_name(&f).is_some_and(|x| cfg.world.split.held_out_families.contains(&x));
+            let e = s.by_family.entry(f).or_default();
+            (e.held_out, e.prompts) = (held_out, k);
+            e.grader_score.insert(name.clone(), score / k as f64);
+            e.all_met.insert(name.clone(), all_met / k as f64);
+            if single > 0 {
+                e.content_right.insert(name.clone(), right / single as f64);
+            }
+        }
         s.avg_length.insert(name.clone(), out.iter().map(|r| r.chars().count() as f64).sum::<f64>() / out.len().max(1) as f64);
         s.avg_words.insert(name.clone(), out.iter().map(|r| r.split_whitespace().count() as f64).sum::<f64>() / out.len().max(1) as f64);
         let preds = judge_eft(run, cfg, name, &ck, &eft)?;
@@ -233,7 +268,9 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
     while run.exists(&format!("iter_{t}/summary.json")) {
         let it: trainer::iterate::IterSummary = run.read_json(&format!("iter_{t}/summary.json"))?;
         s.self_scores.insert(format!("M{t}"), it.self_score_hist);
-        s.self_judge.insert(format!("M{t}"), self_judge(run, t)?);
+        let (metrics, by_family) = self_judge(run, t)?;
+        s.self_judge.insert(format!("M{t}"), metrics);
+        s.own_judging.insert(format!("M{t}"), by_family);
         t += 1;
     }
     run.write_jsonl("eval/test_scores.jsonl", &test_rows)?;

@@ -56,6 +56,8 @@ pub fn make_eft(
     let mut group = 0;
     let mut tasks = vec![];
     while out.len() < n {
+        // A world too small to fill every score's quota: stop rebalancing rather than loop.
+        let rebalance = rebalance && group < n.max(100) * 20;
         let t = w.sample(rng, split);
         tasks.push(PromptRecord { id: group, instruction: t.instruction.clone(), task: Some(t.clone()) });
         let mut levels: Vec<u8> = (0..=5).collect();
@@ -88,12 +90,19 @@ pub fn make_eft(
     Ok((out, tasks))
 }
 
-/// Held-out test prompts.
+/// Distinct prompts of `split`; fewer than `n` when the world runs out of new instructions
+/// (no new one in 1,000 draws).
 pub fn make_prompts(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split) -> Vec<PromptRecord> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(n);
-    while out.len() < n {
+    let mut misses = 0;
+    while out.len() < n && misses < 1000 {
         let t = w.sample(rng, split);
+        misses += 1;
+        if seen.contains(&t.instruction) {
+            continue;
+        }
+        misses = 0;
         if seen.insert(t.instruction.clone()) {
             out.push(PromptRecord { id: out.len(), instruction: t.instruction.clone(), task: Some(t) });
         }

@@ -29,7 +29,10 @@ impl Default for World {
 }
 
 impl World {
-    /// Draws a task of a random family whose instruction falls in `split`.
+    /// Draws a task whose instruction falls in `split`: a family uniformly among those the
+    /// split holds, then tasks of it until one falls in the split. (Drawing tasks of any
+    /// family until one falls in the split would fill the test split with held-out families,
+    /// all of whose prompts are test prompts.)
     pub fn sample(&self, rng: &mut impl Rng, split: Split) -> Task {
         let fams: Vec<Family> = self
             .families
@@ -37,8 +40,8 @@ impl World {
             .copied()
             .filter(|f| split == Split::Test || !self.split.held_out_families.contains(f))
             .collect();
+        let f = fams[rng.gen_range(0..fams.len())];
         loop {
-            let f = fams[rng.gen_range(0..fams.len())];
             let d = rng.gen_range(self.min_difficulty..=self.max_difficulty);
             let t = f.sample(rng, d);
             if self.split.split_of(f, &t.instruction) == split {
