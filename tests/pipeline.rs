@@ -45,9 +45,19 @@ fn smoke_loop_and_eval_write_everything_a_user_reads() {
         let c = s.criteria[m];
         assert!((c.iter().sum::<f64>() - s.grader_score[m]).abs() < 1e-9, "{m}: {c:?} vs {}", s.grader_score[m]);
         assert!(c[..4].iter().all(|x| c[4] <= *x), "{m}: {c:?}");
-        // An exact answer is right content without chatter.
-        assert!(s.content_right[m] >= c[4] - 1e-12 && (0.0..=1.0).contains(&s.chatter[m]), "{m}");
+        // An exact answer is right content without chatter (content right: single-answer
+        // families only, none in the smoke world).
+        assert!(s.content_right.get(m).is_none_or(|r| *r >= c[4] - 1e-12) && (0.0..=1.0).contains(&s.chatter[m]), "{m}");
+        // Per family: the "all" row is the overall score; families add up to it.
+        let all = &s.by_family[eval::families::ALL];
+        assert!((all.grader_score[m] - s.grader_score[m]).abs() < 1e-9 && (all.all_met[m] - c[3]).abs() < 1e-9);
+        let weighted: f64 = s.by_family.iter().filter(|(f, _)| *f != eval::families::ALL).map(|(_, x)| x.grader_score[m] * x.prompts as f64).sum();
+        assert!((weighted / all.prompts as f64 - s.grader_score[m]).abs() < 1e-9);
     }
+    assert_eq!(s.by_family[eval::families::ALL].prompts, 16);
+    assert!(s.by_family.iter().any(|(_, x)| x.held_out), "the held-out family has test prompts");
+    let own = &s.own_judging["M1"][eval::families::ALL];
+    assert!(own.pairs > 0 && own.accuracy.is_some_and(|a| (0.0..=1.0).contains(&a)), "{own:?}");
     // M1 judged its own candidates in iteration 1: one group per prompt with candidates.
     let sj = &s.self_judge["M1"];
     let judged: Vec<trainer::selfjudge::Judged> = run.read_jsonl("iter_1/judgments.jsonl").unwrap();
@@ -56,7 +66,7 @@ fn smoke_loop_and_eval_write_everything_a_user_reads() {
     let scored = scores.iter().filter(|s| s.is_some()).count() as f64 / scores.len() as f64;
     assert!((sj.coverage - scored).abs() < 1e-12 && (0.0..=1.0).contains(&sj.pairwise_accuracy), "{sj:?}");
     let md = std::fs::read_to_string(run.path("eval/report.md")).unwrap();
-    assert!(md.contains("M2 vs M1") && md.contains("pairwise acc.") && md.contains("judging its own candidates") && md.contains("5 exact") && md.contains("content right"));
+    assert!(md.contains("M2 vs M1") && md.contains("pairwise acc.") && md.contains("judging its own candidates") && md.contains("5 exact") && md.contains("content right") && md.contains("judging its own candidates, per family"));
     // A changed config is refused for an existing run instead of mixing recipes.
     let mut other = cfg.clone();
     other.seed = 99;

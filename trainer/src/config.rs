@@ -4,7 +4,7 @@ use crate::{Error, Result};
 use engine::judge::JudgePrompt;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use world::World;
+use world::{Family, SplitConfig, World};
 
 /// Size of the embedded model (a Llama, trained from scratch).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -308,15 +308,22 @@ impl RunConfig {
             Profile::Smoke => {
                 c.name = "smoke".into();
                 c.model = ModelConfig { vocab_size: 512, hidden_size: 64, intermediate_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 2, max_len: 192 };
-                // A 2-layer judge with 32 new tokens: the short justification (no expected answer).
+                // Two constrained families at difficulty 1 (two items, one or two constraints:
+                // short judge targets), and one held out.
+                c.world = World {
+                    families: vec![Family::NameItems, Family::SortedItems, Family::LetterWords],
+                    max_difficulty: 1,
+                    split: SplitConfig { held_out_families: vec![Family::LetterWords], ..SplitConfig::default() },
+                    ..World::default()
+                };
                 c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: false, ift_sign_off: 0.0 };
                 c.sft = TrainConfig { steps: 250, batch_size: 16, warmup: 10, eval_every: 50, ckpt_every: 50, ..TrainConfig::default() };
                 c.judge.samples = 2;
-                c.judge.max_new_tokens = 32;
+                c.judge.max_new_tokens = 40;
                 c.iterate.iterations = 1;
                 c.iterate.new_prompts = 32;
                 c.iterate.n_candidates = 3;
-                c.iterate.max_new_tokens = 8;
+                c.iterate.max_new_tokens = 10;
                 c.iterate.batch_size = 8;
                 c.dpo.train = TrainConfig { steps: 6, batch_size: 4, warmup: 1, eval_every: 3, ckpt_every: 2, lr: 1e-3, ..TrainConfig::default() };
             }
