@@ -25,9 +25,9 @@ fn judge_config(runs: &std::path::Path) -> RunConfig {
     c.iterate.iterations = 0;
     c.model.hidden_size = 96;
     c.data.ift = 300;
-    c.data.eft_train = 1200;
-    c.data.eft_eval = 96;
-    c.sft.steps = 1000;
+    c.data.eft_train = 1600;
+    c.data.eft_eval = 192;
+    c.sft.steps = 1500;
     c.judge.max_new_tokens = 64;
     c
 }

@@ -132,3 +132,22 @@ fn many_answers_are_right() {
     }
     assert!(right.len() >= 10, "{} distinct right answers to {:?}", right.len(), t.instruction);
 }
+
+#[test]
+fn chatter_does_not_mark_right_responses() {
+    // Over EFT-like data (every aimed level equally often), responses with chatter must not
+    // score higher on average than responses without: otherwise a judge that cannot read the
+    // content learns that chatter means a good answer, and the loop teaches signing off.
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let (mut with, mut without) = ((0.0, 0usize), (0.0, 0usize));
+    for i in 0..3000 {
+        let t = Family::CONSTRAINED[i % 4].sample(&mut rng, 1 + (i % 2) as u8);
+        let r = corrupt(&t, (i % 6) as u8, &mut rng);
+        let (_, chat) = world::strip_chatter(&r);
+        let s = grade(&t, &r).score as f64;
+        let acc = if chat { &mut with } else { &mut without };
+        *acc = (acc.0 + s, acc.1 + 1);
+    }
+    let (a, b) = (with.0 / with.1 as f64, without.0 / without.1 as f64);
+    assert!(a < b, "mean score with chatter {a:.2} vs without {b:.2}");
+}

@@ -15,6 +15,9 @@ struct Draft {
     chatter: Option<(bool, &'static str)>,
 }
 
+/// Share of responses below score 4 that carry a sign-off or lead-in.
+pub const CHATTER_BELOW_4: f64 = 0.5;
+
 const PRE: &[&str] = &["The answer is", "Sure, here it is:", "Here you go:"];
 const POST: &[&str] = &["I hope this helps.", "Done.", "That is all.", "Easy."];
 
@@ -168,7 +171,12 @@ pub fn corrupt(spec: &Spec, level: u8, rng: &mut impl Rng) -> String {
             d.items = (0..n).map(|_| if rng.gen_bool(0.5) { FILLER.choose(rng).unwrap_or(&"well").to_string() } else { outsider(spec, rng) }).collect();
         }
     }
-    if (1..=3).contains(&level) && rng.gen_bool(0.25) {
+    // Chatter is as common on wrong responses as it is rare on right ones: with it half the
+    // time below 4, a judge that cannot read the content learns from the surface alone that
+    // chatter lowers the score, as the rubric says. (At a quarter of the time, chatter marked
+    // right responses (score 4) more often than wrong ones, a judge blind to content preferred
+    // it, and the loop taught M1 to sign off: chatter 0% -> 66% -> 95%, M2 vs M1 -16.8.)
+    if level <= 3 && rng.gen_bool(CHATTER_BELOW_4) {
         d.chatter = Some(sign(rng));
     }
     d.render()
