@@ -30,7 +30,7 @@ pub enum Plot {
     Bars { x: Vec<String>, series: Vec<Series>, y_max: f64 },
     /// A matrix of values (`values[row][col]`), shaded and labelled with `digits` decimals.
     Heatmap { rows: Vec<String>, cols: Vec<String>, values: Vec<Vec<f64>>, digits: usize },
-    /// Labelled points over numeric axes, with a dashed horizontal line at `y = 0`.
+    /// Labelled points over numeric axes, with dashed lines at `y = 0` and `x = 0.5` (chance).
     Scatter { points: Vec<(String, f64, f64)>, x_range: (f64, f64), y_range: (f64, f64) },
 }
 
@@ -119,6 +119,10 @@ impl Figure {
             .map_err(err)?;
         chart.configure_mesh().x_desc(&self.x_desc).y_desc(&self.y_desc).draw().map_err(err)?;
         chart.draw_series(DashedLineSeries::new(vec![(xr.0, 0.0), (xr.1, 0.0)], 6, 4, BLACK.stroke_width(1))).map_err(err)?;
+        // Chance, where x is an accuracy.
+        if xr.0 < 0.5 && xr.1 > 0.5 {
+            chart.draw_series(DashedLineSeries::new(vec![(0.5, yr.0), (0.5, yr.1)], 6, 4, RGBColor(150, 150, 150).stroke_width(1))).map_err(err)?;
+        }
         for (k, (label, x, y)) in points.iter().enumerate() {
             let color = Palette99::pick(k).to_rgba();
             chart.draw_series(std::iter::once(Circle::new((*x, *y), 5, color.filled()))).map_err(err)?;

@@ -2,26 +2,9 @@
 //! to three constraints (more at higher difficulty), each a sentence of its own unless
 //! the family states it in the request.
 use super::{Case, Category, Constraint, Format, Source, Spec};
-use crate::Task;
+use crate::{Family, Task};
 use rand::seq::SliceRandom;
 use rand::Rng;
-
-/// The content request a constrained family makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConstrainedFamily {
-    /// "Name 3 animals."
-    NameItems,
-    /// "Write the animals from this list: ..."
-    PickItems,
-    /// "Name 3 animals that start with b."
-    LetterItems,
-    /// "List 3 animals in alphabetical order."
-    SortedItems,
-    /// "Write 3 words that start with b." (any category)
-    LetterWords,
-    /// "Name 3 animals without the letter o."
-    AvoidItems,
-}
 
 const END_WORDS: &[&str] = &["over", "end", "stop", "now"];
 
@@ -91,10 +74,15 @@ fn extra(rng: &mut impl Rng, spec: &Spec, picked_from_input: bool) -> Option<Con
     (s2.valid_items().len() >= spec.count).then_some(c)
 }
 
-/// Draws one task of `family` at difficulty 1-3: items asked for 2-4 (1 + difficulty),
-/// constraints 1 to min(3, difficulty + 1).
-pub fn sample(family: ConstrainedFamily, name: &str, rng: &mut impl Rng, d: u8) -> Task {
-    use ConstrainedFamily as F;
+/// Draws one task of a constrained `family` at difficulty 1-3: items asked for 2-4
+/// (1 + difficulty), constraints 1 to min(3, difficulty + 1). The content requests:
+/// `NameItems` "Name 3 animals."; `PickItems` "Which of these are animals? ...";
+/// `LetterItems` "Name 3 animals that start with b."; `SortedItems` "List 3 animals in
+/// alphabetical order."; `LetterWords` "Write 3 words that start with b." (any category);
+/// `AvoidItems` "Name 3 animals without the letter o."
+pub fn sample(family: Family, rng: &mut impl Rng, d: u8) -> Task {
+    use Family as F;
+    let name = family.name();
     let n = 1 + d as usize;
     let cat = *Category::ALL.choose(rng).unwrap_or(&Category::Animal);
     let (mut spec, request, inline) = match family {
@@ -133,7 +121,9 @@ pub fn sample(family: ConstrainedFamily, name: &str, rng: &mut impl Rng, d: u8) 
             let req = pick(rng, forms).replace("{l}", &l.to_string());
             (Spec { source: Source::Category(cat), count: n, constraints: vec![Constraint::Avoid(l)] }, req, 1)
         }
-        F::PickItems => {
+        _ => {
+            // PickItems (the single-answer families never come here).
+            debug_assert_eq!(family, F::PickItems, "not a constrained family");
             let members: Vec<String> = cat.words().choose_multiple(rng, n).map(|w| w.to_string()).collect();
             let others: Vec<&str> = Category::ALL.iter().filter(|c| **c != cat).flat_map(|c| c.words().iter().copied()).collect();
             let mut input: Vec<String> = members.clone();

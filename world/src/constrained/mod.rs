@@ -11,7 +11,7 @@ mod families;
 pub use categories::{all_words, Category};
 pub use check::{check, parse_items, Checked};
 pub use corrupt::corrupt;
-pub use families::{sample, ConstrainedFamily};
+pub use families::sample;
 
 use serde::{Deserialize, Serialize};
 

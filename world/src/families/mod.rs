@@ -58,28 +58,16 @@ impl Family {
         Family::Filter,
     ];
 
-    pub const ALL: [Family; 20] = [
-        Family::Reverse,
-        Family::SortWords,
-        Family::SortNumbers,
-        Family::Arithmetic,
-        Family::Count,
-        Family::Dedup,
-        Family::Uppercase,
-        Family::Extract,
-        Family::Compare,
-        Family::Join,
-        Family::Convert,
-        Family::WordProblem,
-        Family::ReverseUpper,
-        Family::Filter,
-        Family::NameItems,
-        Family::PickItems,
-        Family::LetterItems,
-        Family::SortedItems,
-        Family::LetterWords,
-        Family::AvoidItems,
-    ];
+    /// Every family: the single-answer ones, then the constrained ones.
+    pub const ALL: [Family; 20] = {
+        let mut out = [Family::Reverse; 20];
+        let mut i = 0;
+        while i < 20 {
+            out[i] = if i < 14 { Family::SINGLE[i] } else { Family::CONSTRAINED[i - 14] };
+            i += 1;
+        }
+        out
+    };
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -117,7 +105,6 @@ impl Family {
 
     /// Draws one task of this family; `difficulty` is 1 (easy) to 3 (hard).
     pub fn sample(&self, rng: &mut impl Rng, difficulty: u8) -> Task {
-        use crate::constrained::{self, ConstrainedFamily as C};
         let d = difficulty.clamp(1, 3);
         match self {
             Family::Reverse => lists::reverse(rng, d),
@@ -134,12 +121,9 @@ impl Family {
             Family::Convert => numbers::convert(rng, d),
             Family::WordProblem => numbers::word_problem(rng, d),
             Family::Filter => numbers::filter(rng, d),
-            Family::NameItems => constrained::sample(C::NameItems, self.name(), rng, d),
-            Family::PickItems => constrained::sample(C::PickItems, self.name(), rng, d),
-            Family::LetterItems => constrained::sample(C::LetterItems, self.name(), rng, d),
-            Family::SortedItems => constrained::sample(C::SortedItems, self.name(), rng, d),
-            Family::LetterWords => constrained::sample(C::LetterWords, self.name(), rng, d),
-            Family::AvoidItems => constrained::sample(C::AvoidItems, self.name(), rng, d),
+            Family::NameItems | Family::PickItems | Family::LetterItems | Family::SortedItems | Family::LetterWords | Family::AvoidItems => {
+                crate::constrained::sample(*self, rng, d)
+            }
         }
     }
 }
