@@ -73,6 +73,9 @@ pub struct Tokenizer {
     pub eos_ids: Vec<u32>,
     /// Id used to fill padding (never attended to, never trained on).
     pub pad_id: u32,
+    /// The pre-tokenizer puts a space before every text it encodes (the embedded
+    /// tokenizer's byte-level BPE); `decode` takes it off again.
+    pub prefix_space: bool,
 }
 
 fn tk_err(e: impl std::fmt::Display) -> Error {
@@ -98,7 +101,8 @@ impl Tokenizer {
             )));
         }
         let pad_id = inner.token_to_id(PAD).or_else(|| inner.token_to_id("<unk>")).unwrap_or(eos_ids[0]);
-        Ok(Self { inner, template, eos_ids, pad_id })
+        let prefix_space = inner.encode("x", false).ok().and_then(|e| inner.decode(e.get_ids(), true).ok()).is_some_and(|t| t == " x");
+        Ok(Self { inner, template, eos_ids, pad_id, prefix_space })
     }
 
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -144,7 +148,11 @@ impl Tokenizer {
 
     /// Ids to text, special tokens dropped.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, true).map_err(tk_err)
+        let text = self.inner.decode(ids, true).map_err(tk_err)?;
+        Ok(match text.strip_prefix(' ') {
+            Some(t) if self.prefix_space => t.to_string(),
+            _ => text,
+        })
     }
 
     /// Prompt ids of an instruction under the chat template.

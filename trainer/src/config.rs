@@ -355,7 +355,9 @@ impl RunConfig {
             set_path(&mut tree, key.trim(), val)?;
         }
         let text = toml::to_string(&tree).map_err(|e| Error::Config(e.to_string()))?;
-        toml::from_str(&text).map_err(|e| Error::Config(format!("{}{}", e.message(), file.map(|f| format!(" (in {} or overrides)", f.display())).unwrap_or_default())))
+        let cfg: Self = toml::from_str(&text).map_err(|e| Error::Config(format!("{}{}", e.message(), file.map(|f| format!(" (in {} or overrides)", f.display())).unwrap_or_default())))?;
+        cfg.validate()?;
+        Ok(cfg)
     }
 
     /// Workers to use: `workers`, or the number of CPU cores.

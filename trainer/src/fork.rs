@@ -93,7 +93,7 @@ mod tests {
         b.dpo.loss = DpoLoss::Sigmoid { beta: 0.5 };
         assert!(sft_differences(&a, &b).is_empty());
         b.sft.steps += 1;
-        b.model.vocab_size = 1024;
+        b.model.vocab_size = 2048;
         b.judge.prompt = engine::judge::JudgePrompt::Paper;
         assert_eq!(sft_differences(&a, &b), ["model", "sft", "judge.prompt"]);
         // The loop's sampling settings matter only when the EFT data holds model samples.

@@ -17,6 +17,7 @@ use world::records::{IftExample, PromptRecord};
 /// Saves the resolved config into the run folder before any work; refuses to
 /// continue a run whose saved config differs (resuming must not change the recipe).
 pub fn prepare(cfg: &RunConfig, run: &RunDir) -> Result<()> {
+    cfg.validate()?;
     let text = cfg.to_toml()?;
     let p = run.path("config.toml");
     if p.exists() {

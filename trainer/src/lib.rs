@@ -4,6 +4,7 @@
 //! `fork` starts a new run from another's SFT models.
 pub mod candidates;
 pub mod config;
+pub mod config_check;
 pub mod data;
 pub mod dpo;
 pub mod error;
