@@ -33,6 +33,8 @@ pub struct Candidate {
     pub grader: f64,
     pub right: bool,
     pub judge: Option<f64>,
+    /// Whether the judgment's item list is the response's (constrained tasks only).
+    pub read: Option<bool>,
 }
 
 /// How a judge ordered candidates against the grader, within each prompt.
@@ -49,12 +51,18 @@ pub struct OwnJudging {
     pub auc: Option<f64>,
     /// Right/wrong pairs behind `auc`.
     pub auc_pairs: usize,
+    /// Share of judgments whose item list is exactly the response's items: whether the judge
+    /// read what it judged (constrained tasks; `None` without any).
+    #[serde(default)]
+    pub read_rate: Option<f64>,
 }
 
 /// Scores one judge over groups of candidates (one group per prompt).
 pub fn own_judging<'a>(groups: impl IntoIterator<Item = &'a [Candidate]>) -> OwnJudging {
     let (mut pairs, mut ties, mut agree, mut auc_n, mut auc_sum) = (0usize, 0usize, 0usize, 0usize, 0.0);
+    let mut all: Vec<Candidate> = vec![];
     for g in groups {
+        all.extend_from_slice(g);
         for (i, a) in g.iter().enumerate() {
             for b in &g[i + 1..] {
                 let (Some(ja), Some(jb)) = (a.judge, b.judge) else { continue };
@@ -75,7 +83,15 @@ pub fn own_judging<'a>(groups: impl IntoIterator<Item = &'a [Candidate]>) -> Own
         }
     }
     let div = |a: f64, b: usize| if b == 0 { None } else { Some(a / b as f64) };
-    OwnJudging { pairs, tie_rate: div(ties as f64, pairs), accuracy: div(agree as f64, pairs - ties), auc: div(auc_sum, auc_n), auc_pairs: auc_n }
+    let reads: Vec<bool> = all.iter().filter_map(|c| c.read).collect();
+    OwnJudging {
+        pairs,
+        tie_rate: div(ties as f64, pairs),
+        accuracy: div(agree as f64, pairs - ties),
+        auc: div(auc_sum, auc_n),
+        auc_pairs: auc_n,
+        read_rate: div(reads.iter().filter(|r| **r).count() as f64, reads.len()),
+    }
 }
 
 /// [`own_judging`] per family and over all (`ALL`), from `(family, group)` rows.
@@ -116,7 +132,7 @@ mod tests {
     use super::*;
 
     fn c(grader: f64, judge: Option<f64>) -> Candidate {
-        Candidate { grader, right: grader >= 4.0, judge }
+        Candidate { grader, right: grader >= 4.0, judge, read: Some(grader > 2.0) }
     }
 
     #[test]
@@ -130,6 +146,8 @@ mod tests {
         assert_eq!(j.accuracy, Some(1.0));
         // Right (5) against wrong (3a: tie 0.5, 3b: higher 1): AUC 0.75 over 2 pairs.
         assert_eq!((j.auc, j.auc_pairs), (Some(0.75), 2));
+        // Read right: the three candidates graded above 2 of the four.
+        assert_eq!(j.read_rate, Some(0.75));
         // A judge that reverses the grader.
         let g2 = [c(5.0, Some(1.0)), c(1.0, Some(5.0))];
         let j2 = own_judging([&g2[..]]);

@@ -91,10 +91,10 @@ fn families(s: &Summary) -> String {
 
 /// M_t judging its own candidates, per family.
 fn own_judging(s: &Summary) -> String {
-    let mut md = String::from("\n### Each M_t judging its own candidates, per family\n\nAccuracy over the candidate pairs the grader orders strictly and the judge does not tie; AUC: a right candidate (every requirement met) scored above a wrong one of the same prompt, ties half; ties: share of the grader's strict pairs the judge scored equal. This is the generation–verification gap the loop lives on: where accuracy is near 0.5, the pairs carry no signal.\n\n| judge | family | accuracy (untied) | AUC | ties | pairs |\n|---|---|---|---|---|---|\n");
+    let mut md = String::from("\n### Each M_t judging its own candidates, per family\n\nAccuracy over the candidate pairs the grader orders strictly and the judge does not tie; AUC: a right candidate (every requirement met) scored above a wrong one of the same prompt, ties half; ties: share of the grader's strict pairs the judge scored equal. *Read*: share of judgments whose item list is exactly the response's items (did the judge read what it judged). This is the generation–verification gap the loop lives on: where accuracy is near 0.5, the pairs carry no signal.\n\n| judge | family | accuracy (untied) | AUC | ties | read | pairs |\n|---|---|---|---|---|---|---|\n");
     for (m, fams) in &s.own_judging {
         for (fam, j) in fams {
-            md.push_str(&format!("| {m} | {fam} | {} | {} | {} | {} |\n", opt(j.accuracy), opt(j.auc), opt(j.tie_rate), j.pairs));
+            md.push_str(&format!("| {m} | {fam} | {} | {} | {} | {} | {} |\n", opt(j.accuracy), opt(j.auc), opt(j.tie_rate), opt(j.read_rate), j.pairs));
         }
     }
     md.push_str("\n![gain against judge accuracy](gain_vs_judge.png)\n");

@@ -146,10 +146,14 @@ fn self_judge(run: &RunDir, t: usize) -> Result<(JudgeMetrics, BTreeMap<String, 
     for j in &judged {
         let Some(task) = tasks.get(&j.prompt_id) else { continue };
         let mut g = vec![];
-        for (r, s) in j.responses.iter().zip(&j.scores) {
+        for (k, (r, s)) in j.responses.iter().zip(&j.scores).enumerate() {
             let gr = world::grade(task, r);
             items.push(Item { group: j.prompt_id, gold: gr.score as f64, pred: *s });
-            g.push(Candidate { grader: gr.score as f64, right: gr.criteria[3], judge: *s });
+            let read = match (&task.answer, j.judgments.get(k)) {
+                (world::Answer::Constrained(spec), Some(text)) => Some(world::constrained::echoed_items(text) == world::constrained::check(spec, r).items),
+                _ => None,
+            };
+            g.push(Candidate { grader: gr.score as f64, right: gr.criteria[3], judge: *s, read });
         }
         groups.push((task.family.clone(), g));
     }

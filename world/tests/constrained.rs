@@ -47,6 +47,9 @@ fn letter_case_and_separator_by_hand() {
     let g = grade(&t, "BAT; BEE; COW Done.");
     assert_eq!(g.justification, "BAT yes, BEE yes, COW yes. 3 of 3 items. start with b: yes yes no. upper case: yes yes yes. semicolons: yes. extra text: yes.");
     assert_eq!(g.criteria, [true, true, true, false, false]);
+    // What a judgment says it read, back from its first sentence.
+    assert_eq!(world::constrained::echoed_items(&g.justification), ["BAT", "BEE", "COW"]);
+    assert_eq!(world::constrained::echoed_items(" no items. 0 of 3 items. Score: 0"), Vec::<String>::new());
 }
 
 #[test]

@@ -113,6 +113,20 @@ pub fn justify(spec: &Spec, c: &Checked) -> String {
     s
 }
 
+/// The items a judgment names in its first sentence, the way [`justify`] writes them
+/// (`bat yes, pear no.`): what the judge read the response as. Empty when the judgment
+/// does not open with an item list.
+pub fn echoed_items(judgment: &str) -> Vec<String> {
+    let first = judgment.trim_start().split('.').next().unwrap_or("");
+    first
+        .split(',')
+        .filter_map(|part| match part.trim().rsplit_once(' ') {
+            Some((item, "yes" | "no")) if !item.is_empty() && !item.contains(' ') => Some(item.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The additive rubric on a constrained response: 1 relevant (an admissible item, not
 /// mostly filler); 2 a substantial part (at least half the items asked for, distinct and
 /// admissible); 3 the basic elements (exactly the items asked for, all admissible and

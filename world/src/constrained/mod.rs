@@ -9,7 +9,7 @@ mod corrupt;
 mod families;
 
 pub use categories::{all_words, Category};
-pub use check::{check, parse_items, Checked};
+pub use check::{check, echoed_items, parse_items, Checked};
 pub use corrupt::corrupt;
 pub use families::sample;
 
