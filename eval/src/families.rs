@@ -60,9 +60,12 @@ pub struct OwnJudging {
 /// Scores one judge over groups of candidates (one group per prompt).
 pub fn own_judging<'a>(groups: impl IntoIterator<Item = &'a [Candidate]>) -> OwnJudging {
     let (mut pairs, mut ties, mut agree, mut auc_n, mut auc_sum) = (0usize, 0usize, 0usize, 0usize, 0.0);
-    let mut all: Vec<Candidate> = vec![];
+    let (mut read, mut readable) = (0usize, 0usize);
     for g in groups {
-        all.extend_from_slice(g);
+        for c in g.iter().filter_map(|c| c.read) {
+            readable += 1;
+            read += c as usize;
+        }
         for (i, a) in g.iter().enumerate() {
             for b in &g[i + 1..] {
                 let (Some(ja), Some(jb)) = (a.judge, b.judge) else { continue };
@@ -83,14 +86,13 @@ pub fn own_judging<'a>(groups: impl IntoIterator<Item = &'a [Candidate]>) -> Own
         }
     }
     let div = |a: f64, b: usize| if b == 0 { None } else { Some(a / b as f64) };
-    let reads: Vec<bool> = all.iter().filter_map(|c| c.read).collect();
     OwnJudging {
         pairs,
         tie_rate: div(ties as f64, pairs),
         accuracy: div(agree as f64, pairs - ties),
         auc: div(auc_sum, auc_n),
         auc_pairs: auc_n,
-        read_rate: div(reads.iter().filter(|r| **r).count() as f64, reads.len()),
+        read_rate: div(read as f64, readable),
     }
 }
 

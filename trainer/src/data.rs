@@ -103,9 +103,8 @@ pub fn make_prompts(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split) -> 
             continue;
         }
         misses = 0;
-        if seen.insert(t.instruction.clone()) {
-            out.push(PromptRecord { id: out.len(), instruction: t.instruction.clone(), task: Some(t) });
-        }
+        seen.insert(t.instruction.clone());
+        out.push(PromptRecord { id: out.len(), instruction: t.instruction.clone(), task: Some(t) });
     }
     out
 }
