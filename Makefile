@@ -15,7 +15,7 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: build sft iterate eval test bench alpaca-leaderboard agreement check-transformers clean-run notebooks
+.PHONY: build sft iterate eval test bench alpaca-leaderboard alpaca-lc agreement check-transformers clean-run notebooks
 
 # Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
@@ -41,6 +41,12 @@ test:
 alpaca-leaderboard: build
 	mkdir -p target/alpaca_eval
 	$(BIN)/srlm-eval leaderboard --results $(ALPACA_EVAL_DIR)/results --annotator weighted_alpaca_eval_gpt4_turbo --out target/alpaca_eval/leaderboard.csv
+
+## AlpacaEval 2.0's LC win rate against the leaderboard: from the published coefficients
+## (difficulty recovered from the checkout) and refitted per model from ../shared/data/alpaca_eval_lc;
+## writes target/alpaca_eval/lc_from_coefficients.csv and lc_refit.csv.
+alpaca-lc: build
+	$(BIN)/srlm-eval alpaca-lc --alpaca-eval-dir $(ALPACA_EVAL_DIR) --lc-inputs ../shared/data/alpaca_eval_lc/alpaca_eval_lc_inputs.csv --out target/alpaca_eval
 
 ## Judge-vs-human agreement on the public MT-Bench and Open Assistant data.
 agreement: build

@@ -1,7 +1,7 @@
 //! An AlpacaEval leaderboard from a folder laid out like alpaca_eval's `results/`:
 //! `<model>/<annotator>/annotations.json` and `<model>/model_outputs.json`.
 use crate::alpaca::{read_json_array, Annotation, ModelOutput};
-use crate::lc::{self, LcInput};
+use crate::lc::{LcContext, LcInput};
 use crate::winrate::{win_rate, WinRate};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -37,11 +37,10 @@ pub fn models_with(results: &Path, annotator: &str) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// The leaderboard of every model judged by `annotator`, best first. With `lc`, the
-/// length-controlled win rate is fitted as [`crate::lc`] describes.
-pub fn build(results: &Path, annotator: &str, with_lc: bool) -> Result<Vec<Row>> {
+/// The leaderboard of every model judged by `annotator`, best first. With `lc`, each
+/// model's length-controlled win rate is fitted as AlpacaEval fits it ([`crate::lc`]).
+pub fn build(results: &Path, annotator: &str, lc: Option<&LcContext>) -> Result<Vec<Row>> {
     let models = models_with(results, annotator)?;
-    let mut inputs = vec![];
     let mut rows = vec![];
     for m in &models {
         let ann: Vec<Annotation> = read_json_array(&results.join(m).join(annotator).join("annotations.json"))?;
@@ -53,14 +52,11 @@ pub fn build(results: &Path, annotator: &str, with_lc: bool) -> Result<Vec<Row>>
         } else {
             (ann.iter().map(|a| chars(&a.output_2)).sum::<usize>() as f64 / ann.len().max(1) as f64) as usize
         };
-        inputs.push(LcInput::from_annotations(m, &ann));
-        rows.push(Row { model: m.clone(), win: win_rate(&prefs), avg_length, length_controlled_winrate: None });
-    }
-    if with_lc {
-        let fitted = lc::fit_all(&inputs);
-        for (r, f) in rows.iter_mut().zip(fitted) {
-            r.length_controlled_winrate = Some(f.lc_win_rate);
-        }
+        let length_controlled_winrate = match lc {
+            Some(ctx) => Some(ctx.fit(&LcInput::from_annotations(m, &ann))?.lc_win_rate),
+            None => None,
+        };
+        rows.push(Row { model: m.clone(), win: win_rate(&prefs), avg_length, length_controlled_winrate });
     }
     rows.sort_by(|a, b| b.win.win_rate.total_cmp(&a.win.win_rate));
     Ok(rows)

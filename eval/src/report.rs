@@ -8,7 +8,8 @@ fn f(x: f64) -> String {
 }
 
 /// Writes the PNG plots and `eval/report.md`.
-pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
+/// `lc_note` says whether the run's outputs have an AlpacaEval LC win rate, or why not.
+pub fn write(run: &RunDir, s: &Summary, lc_note: &str) -> Result<()> {
     let dir = run.path("eval");
     let models = &s.models;
     // The same figures the notebooks draw, from the summary as `summary.json` holds it.
@@ -36,6 +37,7 @@ pub fn write(run: &RunDir, s: &Summary) -> Result<()> {
     for (k, h) in &s.head_to_head {
         md.push_str(&format!("| {} | {} | {} | {} | {:.1} | {:.1} | {:+.1} |\n", k.replace("_vs_", " vs "), h.win, h.tie, h.loss, h.win_rate, h.standard_error, h.net));
     }
+    md.push_str(&format!("\nAlpacaEval 2.0 length-controlled win rate: {lc_note}\n"));
     md.push_str("\n![win rates](win_rates.png)\n\n## Each model as a judge (held-out EFT, against the grader)\n\n");
     md.push_str("Pairwise accuracy counts judge ties as misses; correlations are per instruction, averaged.\n\n| model | pairwise acc. | 5-best | exact match | Spearman | Kendall τ | judge ties | coverage |\n|---|---|---|---|---|---|---|---|\n");
     for m in models {

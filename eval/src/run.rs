@@ -238,6 +238,7 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
     }
     // Head to head: every later model against every earlier one and against SFT.
     let names: Vec<String> = s.models.clone();
+    let mut last_pair: Option<(String, Vec<Annotation>)> = None;
     for (i, a) in names.iter().enumerate() {
         for b in names.iter().take(i) {
             let pairs: Vec<(String, String, String)> = prompts
@@ -265,9 +266,15 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
                 })
                 .collect();
             write_json_array(&run.path(&format!("eval/annotations/{key}/annotations.json")), &ann)?;
+            last_pair = Some((a.clone(), ann));
             s.head_to_head.insert(key, tally(verdicts).into());
         }
     }
+    // Whether the outputs could have AlpacaEval's LC win rate (the world's prompts cannot).
+    let lc_note = match &last_pair {
+        Some((a, ann)) => crate::lc::lc_line(&crate::lc::difficulty::alpaca_eval_dir(None), a, ann),
+        None => "none (fewer than two models)".into(),
+    };
     let mut t = 1;
     while run.exists(&format!("iter_{t}/summary.json")) {
         let it: trainer::iterate::IterSummary = run.read_json(&format!("iter_{t}/summary.json"))?;
@@ -280,6 +287,6 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
     run.write_jsonl("eval/test_scores.jsonl", &test_rows)?;
     run.write_jsonl("eval/judge_scores.jsonl", &judge_rows)?;
     run.write_json("eval/summary.json", &s)?;
-    crate::report::write(run, &s)?;
+    crate::report::write(run, &s, &lc_note)?;
     Ok(s)
 }

@@ -44,29 +44,24 @@ fn check(rows: &[Row], csv: &str, expect_models: usize) -> Vec<(String, f64, f64
 
 #[test]
 fn alpaca_eval_2_leaderboard_matches_published() {
-    let rows = build(&alpaca_dir().join("results"), "weighted_alpaca_eval_gpt4_turbo", true).unwrap();
+    let ctx = eval::lc::LcContext::load(&alpaca_dir()).unwrap();
+    let rows = build(&alpaca_dir().join("results"), "weighted_alpaca_eval_gpt4_turbo", Some(&ctx)).unwrap();
     let lc = check(&rows, "data_AlpacaEval_2/weighted_alpaca_eval_gpt4_turbo_leaderboard.csv", 8);
     let mut worst: f64 = 0.0;
     for (m, ours, theirs) in &lc {
         println!("LC {m:32} ours {ours:7.3} published {theirs:7.3} distance {:+.3}", ours - theirs);
-        if m != "gpt4_1106_preview" {
-            worst = worst.max((ours - theirs).abs());
-        }
+        worst = worst.max((ours - theirs).abs());
     }
     println!("worst LC distance {worst:.3} points");
     // The baseline against itself is exactly 50.
     let base = lc.iter().find(|x| x.0 == "gpt4_1106_preview").unwrap();
-    assert!((base.1 - 50.0).abs() < 1e-6);
-    assert!(worst < LC_TOLERANCE, "LC distance {worst} exceeds {LC_TOLERANCE}");
+    assert!((base.1 - 50.0).abs() < 1e-12);
+    assert!(worst < eval::lc::checks::REFIT_TOLERANCE, "LC distance {worst} exceeds {}", eval::lc::checks::REFIT_TOLERANCE);
 }
-
-/// The recorded bound on |ours − published| LC win rate (README, Evaluation): the
-/// per-instruction difficulty is estimated from 7 models here, not AlpacaEval's ~100.
-const LC_TOLERANCE: f64 = 5.0;
 
 #[test]
 fn alpaca_eval_1_leaderboard_matches_published() {
-    let rows = build(&alpaca_dir().join("results"), "alpaca_eval_gpt4", false).unwrap();
+    let rows = build(&alpaca_dir().join("results"), "alpaca_eval_gpt4", None).unwrap();
     check(&rows, "data_AlpacaEval/alpaca_eval_gpt4_leaderboard.csv", 2);
 }
 

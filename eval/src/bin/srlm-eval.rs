@@ -3,6 +3,7 @@
 //! ```text
 //! srlm-eval run [--name default]                # runs/<name>/eval/{report.md,summary.json,*.png}
 //! srlm-eval leaderboard --results DIR --annotator NAME --out leaderboard.csv
+//! srlm-eval alpaca-lc [--alpaca-eval-dir DIR] [--lc-inputs CSV] --out DIR   # LC vs the leaderboard
 //! srlm-eval agreement --mtbench CSV | --oa JSONL
 //! ```
 use clap::{Parser, Subcommand};
@@ -39,6 +40,24 @@ enum Cmd {
         /// Skip the length-controlled GLM.
         #[arg(long)]
         no_lc: bool,
+        /// alpaca_eval checkout for the LC fit (difficulty, coefficients); default: the
+        /// folder above `--results`.
+        #[arg(long)]
+        alpaca_eval_dir: Option<PathBuf>,
+    },
+    /// AlpacaEval 2.0's LC win rate reproduced two ways: from the published per-model
+    /// coefficients, and refitted from reduced annotations; writes
+    /// `lc_from_coefficients.csv` and `lc_refit.csv` (model, ours, published, distance).
+    AlpacaLc {
+        /// alpaca_eval checkout (default: `ALPACA_EVAL_DIR`, else ../shared/data/alpaca_eval).
+        #[arg(long)]
+        alpaca_eval_dir: Option<PathBuf>,
+        /// `alpaca_eval_lc_inputs.csv`: judged pairs reduced to what LC needs.
+        #[arg(long, default_value = "../shared/data/alpaca_eval_lc/alpaca_eval_lc_inputs.csv")]
+        lc_inputs: PathBuf,
+        /// Folder for the two CSVs.
+        #[arg(long, default_value = "target/alpaca_eval")]
+        out: PathBuf,
     },
     /// Head-to-head of two `model_outputs.json` files under a judge chosen by a TOML file
     /// (`type = "grader"` with --prompts, `type = "checkpoint"`, or `type = "remote"`).
@@ -59,6 +78,11 @@ enum Cmd {
         /// Where to write AlpacaEval annotations.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// alpaca_eval checkout for the LC win rate, reported when A's prompts are
+        /// AlpacaEval's and B is `gpt4_1106_preview` (default: `ALPACA_EVAL_DIR`, else
+        /// ../shared/data/alpaca_eval).
+        #[arg(long)]
+        alpaca_eval_dir: Option<PathBuf>,
     },
     /// Per task family: how the grader sees the self-judged pairs of an iteration.
     Pairs {
@@ -96,13 +120,20 @@ fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&s)?);
             eprintln!("report: {}", run.path("eval/report.md").display());
         }
-        Cmd::Leaderboard { results, annotator, out, no_lc } => {
-            let rows = eval::leaderboard::build(&results, &annotator, !no_lc)?;
+        Cmd::Leaderboard { results, annotator, out, no_lc, alpaca_eval_dir } => {
+            let dir = alpaca_eval_dir.unwrap_or_else(|| results.join(".."));
+            let ctx = if no_lc { None } else { Some(eval::lc::LcContext::load(&dir)?) };
+            let rows = eval::leaderboard::build(&results, &annotator, ctx.as_ref())?;
             engine::fsutil::write_atomic(&out, eval::leaderboard::to_csv(&rows).as_bytes())?;
             print!("{}", eval::leaderboard::to_csv(&rows));
             eprintln!("wrote {}", out.display());
         }
-        Cmd::Compare { a, b, judge, prompts, cache, out } => {
+        Cmd::AlpacaLc { alpaca_eval_dir, lc_inputs, out } => {
+            let dir = eval::lc::difficulty::alpaca_eval_dir(alpaca_eval_dir);
+            let s = eval::lc::checks::run(&dir, &lc_inputs, &out)?;
+            print!("{s}");
+        }
+        Cmd::Compare { a, b, judge, prompts, cache, out, alpaca_eval_dir } => {
             use eval::judges::{CachedJudge, GraderJudge, JudgeBackend};
             let backend: JudgeBackend = match judge {
                 None => JudgeBackend::Grader,
@@ -151,6 +182,8 @@ fn main() -> anyhow::Result<()> {
             let mut j = CachedJudge::new(inner, cache)?;
             let (h, ann) = eval::compare::compare_outputs(&xa, &xb, &mut j)?;
             println!("{} vs {}: win {} tie {} loss {}; win rate {:.1}% ± {:.1} (ties half)", a.display(), b.display(), h.win, h.tie, h.loss, h.win_rate(), h.standard_error());
+            let dir = eval::lc::difficulty::alpaca_eval_dir(alpaca_eval_dir);
+            println!("{}", eval::lc::lc_line(&dir, &xa.first().map_or(String::new(), |o| o.generator.clone()), &ann));
             if let Some(o) = out {
                 eval::alpaca::write_json_array(&o, &ann)?;
             }
