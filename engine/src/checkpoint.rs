@@ -162,8 +162,12 @@ impl Checkpoint {
         fsutil::swap_dir(&tmp, dir)
     }
 
-    /// Loads a checkpoint directory (single or sharded safetensors) onto `dev`.
+    /// Loads a checkpoint directory (single or sharded safetensors), or a `.gguf` file,
+    /// onto `dev`.
     pub fn load(dir: &Path, dtype: DType, dev: &Device) -> Result<Self> {
+        if dir.is_file() && dir.extension().is_some_and(|e| e == "gguf") {
+            return crate::gguf::load(dir, dtype, dev);
+        }
         fsutil::finish_dir_swap(dir)?;
         let cfg_path = dir.join("config.json");
         let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;

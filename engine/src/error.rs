@@ -25,6 +25,8 @@ pub enum Error {
     NotInCache { repo: String, revision: String, file: String, cache: PathBuf },
     #[error("network access to the Hugging Face hub failed for `{repo}`/`{file}`: {msg}")]
     Download { repo: String, file: String, msg: String },
+    #[error("{path}: GGUF key `{key}`: {msg}")]
+    Gguf { path: PathBuf, key: String, msg: String },
     #[error("unsupported model: {0}")]
     Unsupported(String),
     #[error("invalid argument: {0}")]

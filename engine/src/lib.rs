@@ -6,6 +6,7 @@ pub mod alloc;
 pub mod checkpoint;
 pub mod error;
 pub mod fsutil;
+pub mod gguf;
 pub mod hub;
 pub mod judge;
 pub mod logprob;
@@ -14,13 +15,15 @@ pub mod ops;
 pub mod optim;
 pub mod sample;
 pub mod schedule;
+pub mod template;
 pub mod tokenizer;
 
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use model::{Config, Llama};
 pub use sample::{generate, Generation, SampleParams};
-pub use tokenizer::{ChatTemplate, Tokenizer};
+pub use template::{ChatTemplate, JinjaTemplate};
+pub use tokenizer::Tokenizer;
 
 /// The device the engine runs on: CUDA when built with the `cuda` feature and
 /// one is present, else the CPU.

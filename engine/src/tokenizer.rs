@@ -1,68 +1,14 @@
 //! Byte-level BPE tokenizers (trained here, or read from `tokenizer.json`) and chat templates.
 use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
 use tokenizers::models::TrainerWrapper;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::AddedToken;
 
-/// Special tokens of the embedded models, in id order.
-pub const PAD: &str = "<|pad|>";
-pub const EOS: &str = "<|eos|>";
-pub const USER: &str = "<|user|>";
-pub const ASSISTANT: &str = "<|assistant|>";
+pub use crate::template::{ASSISTANT, EOS, PAD, USER};
 
-/// How an instruction and its response are laid out as one token sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChatTemplate {
-    /// `<|user|>\n{instruction}\n<|assistant|>\n{response}<|eos|>` (the embedded models).
-    Embedded,
-    /// Llama 2 chat: `[INST] {instruction} [/INST] {response}</s>`.
-    Llama2,
-    /// Llama 3 instruct headers, ending a turn with `<|eot_id|>`.
-    Llama3,
-    /// ChatML (Qwen2): `<|im_start|>user ... <|im_end|>`.
-    ChatMl,
-}
-
-impl ChatTemplate {
-    /// The prompt text up to where the response begins.
-    pub fn prompt(&self, instruction: &str) -> String {
-        match self {
-            ChatTemplate::Embedded => format!("{USER}\n{instruction}\n{ASSISTANT}\n"),
-            ChatTemplate::Llama2 => format!("<s>[INST] {instruction} [/INST] "),
-            ChatTemplate::Llama3 => format!(
-                "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n{instruction}<|eot_id|>\
-                 <|start_header_id|>assistant<|end_header_id|>\n\n"
-            ),
-            ChatTemplate::ChatMl => format!("<|im_start|>user\n{instruction}<|im_end|>\n<|im_start|>assistant\n"),
-        }
-    }
-    /// The token text that ends a response.
-    pub fn end_of_turn(&self) -> &'static str {
-        match self {
-            ChatTemplate::Embedded => EOS,
-            ChatTemplate::Llama2 => "</s>",
-            ChatTemplate::Llama3 => "<|eot_id|>",
-            ChatTemplate::ChatMl => "<|im_end|>",
-        }
-    }
-    /// Picks the template from the special tokens the vocabulary has.
-    pub fn detect(tok: &tokenizers::Tokenizer) -> Self {
-        let has = |s: &str| tok.token_to_id(s).is_some();
-        if has(ASSISTANT) {
-            ChatTemplate::Embedded
-        } else if has("<|im_start|>") {
-            ChatTemplate::ChatMl
-        } else if has("<|start_header_id|>") {
-            ChatTemplate::Llama3
-        } else {
-            ChatTemplate::Llama2
-        }
-    }
-}
+pub use crate::template::{ChatTemplate, JinjaTemplate};
 
 /// A tokenizer with its chat template and end-of-sequence ids.
 #[derive(Debug, Clone)]
@@ -85,6 +31,11 @@ fn tk_err(e: impl std::fmt::Display) -> Error {
 impl Tokenizer {
     pub fn from_inner(inner: tokenizers::Tokenizer) -> Result<Self> {
         let template = ChatTemplate::detect(&inner);
+        Self::with_template(inner, template)
+    }
+
+    /// A tokenizer with a given chat template (e.g. the model's own Jinja template).
+    pub fn with_template(inner: tokenizers::Tokenizer, template: ChatTemplate) -> Result<Self> {
         let eot = inner.token_to_id(template.end_of_turn());
         let mut eos_ids: Vec<u32> = eot.into_iter().collect();
         for extra in ["</s>", "<|end_of_text|>", "<|endoftext|>"] {
@@ -157,7 +108,7 @@ impl Tokenizer {
 
     /// Prompt ids of an instruction under the chat template.
     pub fn encode_prompt(&self, instruction: &str) -> Result<Vec<u32>> {
-        self.encode(&self.template.prompt(instruction))
+        self.encode(&self.template.prompt(instruction)?)
     }
 
     /// Prompt ids and response ids (end-of-turn appended) of one example.
