@@ -15,7 +15,7 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 agreement check-transformers clean-run notebooks
+.PHONY: build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 agreement ifeval check-transformers clean-run notebooks
 
 # Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
@@ -67,6 +67,15 @@ $(SMOLLM2):
 agreement: build
 	$(BIN)/srlm-eval agreement --mtbench ../shared/data/mtbench_human_judgments_derived/human_vs_gpt4pair_slim.csv \
 	  --oa ../shared/data/open-assistant/model/model_eval/manual/data/en_100_tree.jsonl
+
+## IFEval on GPT-4's published responses, beside Google's figures; writes target/ifeval/gpt4/.
+IFEVAL_DIR ?= ../shared/data/ifeval
+ifeval: build
+	@$(BIN)/srlm-eval ifeval --prompts $(IFEVAL_DIR)/b7f22239/input_data.jsonl \
+	  --responses $(IFEVAL_DIR)/b7f22239/input_response_data_gpt4_20231107_145030.jsonl --out target/ifeval/gpt4 \
+	  | awk 'BEGIN { split("76.89 (416/541)|83.57 (697/834)|79.30 (429/541)|85.37 (712/834)", g, "|"); \
+	    printf "%-26s %-18s %s\n", "GPT-4 (b7f22239)", "this crate", "Google" } \
+	    { printf "%-26s %-18s %s\n", $$1 " " $$2, $$3 " " $$4, g[NR] }'
 
 ## Speed against PyTorch on this CPU; writes target/bench/summary.json (sets up .venv with torch).
 bench: .venv/.ok

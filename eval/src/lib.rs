@@ -7,6 +7,7 @@ pub mod compare;
 pub mod datasets;
 pub mod error;
 pub mod families;
+pub mod ifeval;
 pub mod judges;
 pub mod lc;
 pub mod leaderboard;

@@ -5,6 +5,7 @@
 //! srlm-eval leaderboard --results DIR --annotator NAME --out leaderboard.csv
 //! srlm-eval alpaca-lc [--alpaca-eval-dir DIR] [--lc-inputs CSV] --out DIR   # LC vs the leaderboard
 //! srlm-eval agreement --mtbench CSV | --oa JSONL
+//! srlm-eval ifeval --prompts input_data.jsonl (--responses R.jsonl | --model CKPT) --out DIR
 //! ```
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -101,6 +102,32 @@ enum Cmd {
         /// Open Assistant `en_100_tree.jsonl`: Table 4 metrics of a response-length judge.
         #[arg(long)]
         oa: Option<PathBuf>,
+    },
+    /// IFEval: score responses to Google's prompts (or generate them with --model), writing
+    /// summary.json and eval_results_{strict,loose}.jsonl into --out.
+    Ifeval {
+        /// Google's prompt file (`input_data.jsonl`: key, prompt, instruction_id_list, kwargs).
+        #[arg(long)]
+        prompts: PathBuf,
+        /// Responses in Google's format (`prompt`, `response` per line), matched by prompt text.
+        #[arg(long, conflicts_with = "model", required_unless_present = "model")]
+        responses: Option<PathBuf>,
+        /// A checkpoint the engine loads: answer the prompts with its chat template, write
+        /// `<out>/responses.jsonl`, then score.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// With --model: most new tokens per response (clamped to the model's context).
+        #[arg(long, default_value_t = 512)]
+        max_new_tokens: usize,
+        /// With --model: sampling temperature (0 is greedy).
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f64,
+        /// With --model: prompts per batch.
+        #[arg(long, default_value_t = 8)]
+        batch_size: usize,
     },
 }
 
@@ -220,6 +247,18 @@ fn main() -> anyhow::Result<()> {
                 let items: Vec<_> = groups.iter().enumerate().flat_map(|(g, rs)| rs.iter().map(move |(t, r)| eval::agreement::Item { group: g, gold: -(*r as f64), pred: Some(t.chars().count() as f64) })).collect();
                 println!("length judge on {} Open Assistant reply groups: {:#?}", groups.len(), eval::agreement::judge_metrics(&items));
             }
+        }
+        Cmd::Ifeval { prompts, responses, model, out, max_new_tokens, temperature, batch_size } => {
+            let s = match (responses, model) {
+                (Some(r), _) => eval::ifeval::score_files(&prompts, &r, &out)?,
+                (None, Some(m)) => {
+                    let opts = eval::ifeval::GenOptions { max_new_tokens, temperature, batch_size, ..Default::default() };
+                    eval::ifeval::generate_and_score(&m, &prompts, &out, &opts)?
+                }
+                (None, None) => anyhow::bail!("give --responses or --model"),
+            };
+            print!("{}", s.table());
+            eprintln!("wrote {}", out.join("summary.json").display());
         }
     }
     Ok(())
