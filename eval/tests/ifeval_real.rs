@@ -67,3 +67,32 @@ fn a_prompt_without_response_is_an_error_naming_it() {
     assert!(e.contains("no response for prompt key 1000"), "{e}");
     assert!(!tmp.path().join("out/summary.json").exists());
 }
+
+#[test]
+fn generation_writes_googles_response_format_then_scores() {
+    // An untrained tiny checkpoint: its answers are noise, but every prompt gets one,
+    // written in Google's response format, and the scores cover every instruction.
+    let tmp = tempfile::tempdir().unwrap();
+    let lines = [
+        r#"{"key": 1, "prompt": "Write a haiku.", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}"#,
+        r#"{"key": 2, "prompt": "Name a color.", "instruction_id_list": ["length_constraints:number_words"], "kwargs": [{"num_words": 50, "relation": "less than"}]}"#,
+        r#"{"key": 3, "prompt": "Say hi.", "instruction_id_list": ["startend:quotation", "punctuation:no_comma"], "kwargs": [{}, {}]}"#,
+    ];
+    let prompts = tmp.path().join("input_data.jsonl");
+    std::fs::write(&prompts, lines.join("\n")).unwrap();
+    let text: Vec<String> = (0..50).map(|i| format!("Write a haiku. Name a color. Say hi. answer {i}")).collect();
+    let tok = engine::Tokenizer::train(text.iter(), 300).unwrap();
+    let cfg = engine::Config::llama(tok.vocab_size(), 16, 32, 1, 2, 2, 512);
+    let ck = engine::Checkpoint::init(&cfg, tok, 1, &candle_core::Device::Cpu).unwrap();
+    ck.save(&tmp.path().join("model")).unwrap();
+    let opts = eval::ifeval::GenOptions { max_new_tokens: 8, batch_size: 2, ..Default::default() };
+    let out = tmp.path().join("out");
+    let s = eval::ifeval::generate_and_score(&tmp.path().join("model"), &prompts, &out, &opts).unwrap();
+    assert_eq!((s.strict.prompt.total, s.strict.instruction.total), (3, 4));
+    let rows: Vec<eval::ifeval::ResponseLine> =
+        std::fs::read_to_string(out.join("responses.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.iter().map(|r| r.prompt.as_str()).collect::<Vec<_>>(), ["Write a haiku.", "Name a color.", "Say hi."]);
+    // The written responses score the same when read back through the file path.
+    let again = score_files(&prompts, &out.join("responses.jsonl"), &tmp.path().join("again")).unwrap();
+    assert_eq!(again, s);
+}
