@@ -156,6 +156,10 @@ impl Checkpoint {
         });
         fsutil::write_atomic(&tmp.join("generation_config.json"), gen.to_string().as_bytes())?;
         self.tokenizer.save(&tmp.join("tokenizer.json"))?;
+        if let crate::ChatTemplate::Jinja(j) = &self.tokenizer.template {
+            let tc = serde_json::json!({ "chat_template": j.source, "bos_token": j.bos_token, "eos_token": j.eos_token });
+            fsutil::write_atomic(&tmp.join("tokenizer_config.json"), tc.to_string().as_bytes())?;
+        }
         let tensors = self.tensors()?;
         let st = tmp.join("model.safetensors");
         candle_core::safetensors::save(&tensors, &st)?;
@@ -177,6 +181,10 @@ impl Checkpoint {
             msg: e.to_string(),
         })?;
         let tokenizer = Tokenizer::from_file(&dir.join("tokenizer.json"))?;
+        let tokenizer = match crate::template::from_tokenizer_config(&dir.join("tokenizer_config.json"))? {
+            Some(t) => Tokenizer::with_template(tokenizer.inner, t)?,
+            None => tokenizer,
+        };
         let mut tensors = HashMap::new();
         for file in weight_files(dir)? {
             let t = candle_core::safetensors::load(&file, &Device::Cpu)

@@ -13,15 +13,19 @@ pub mod logprob;
 pub mod model;
 pub mod ops;
 pub mod optim;
+pub mod runtime;
 pub mod sample;
 pub mod schedule;
+pub mod source;
 pub mod template;
 pub mod tokenizer;
 
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use model::{Config, Llama};
-pub use sample::{generate, Generation, SampleParams};
+pub use runtime::{DeviceKind, Precision, Runtime};
+pub use sample::{generate, generate_with, Generation, SampleParams};
+pub use source::ModelSource;
 pub use template::{ChatTemplate, JinjaTemplate};
 pub use tokenizer::Tokenizer;
 

@@ -102,6 +102,20 @@ pub fn generate(
     params: &SampleParams,
     seeds: &[u64],
 ) -> Result<Vec<Generation>> {
+    generate_with(model, tok, prompts, n, params, seeds, &mut |_, _| {})
+}
+
+/// [`generate`], calling `on_token(row, token)` as each row's tokens are chosen (for
+/// streaming; end-of-turn tokens are not passed).
+pub fn generate_with(
+    model: &Llama,
+    tok: &Tokenizer,
+    prompts: &[Vec<u32>],
+    n: usize,
+    params: &SampleParams,
+    seeds: &[u64],
+    on_token: &mut dyn FnMut(usize, u32),
+) -> Result<Vec<Generation>> {
     let nb = prompts.len();
     let b = nb * n;
     if seeds.len() != b {
@@ -164,6 +178,7 @@ pub fn generate(
                 continue;
             }
             out[r].push(t);
+            on_token(r, t);
             next[r] = t;
             if !params.stop.is_empty() && hits_stop(tok, &out[r], &params.stop)? {
                 done[r] = Some(Finish::Stop);

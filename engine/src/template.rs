@@ -96,6 +96,32 @@ impl ChatTemplate {
     }
 }
 
+/// The chat template of a Hugging Face `tokenizer_config.json` (`chat_template` as a
+/// string, or the `default` of a list of named templates), if the file has one.
+pub fn from_tokenizer_config(path: &std::path::Path) -> Result<Option<ChatTemplate>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Parse { path: path.into(), line: e.line(), msg: e.to_string() })?;
+    let source = match &v["chat_template"] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(named) => match named.iter().find(|t| t["name"] == "default").and_then(|t| t["template"].as_str()) {
+            Some(s) => s.to_string(),
+            None => return Err(Error::Parse { path: path.into(), line: 0, msg: "`chat_template` lists no `default` template".into() }),
+        },
+        serde_json::Value::Null => return Ok(None),
+        other => return Err(Error::Parse { path: path.into(), line: 0, msg: format!("`chat_template` is {other}, not a string") }),
+    };
+    // Tokens are strings or AddedToken objects (`{"content": ...}`).
+    let token = |k: &str| v[k].as_str().or_else(|| v[k]["content"].as_str()).unwrap_or_default().to_string();
+    let eos_token = token("eos_token");
+    if eos_token.is_empty() {
+        return Err(Error::Parse { path: path.into(), line: 0, msg: "`eos_token` missing (the chat template needs it)".into() });
+    }
+    Ok(Some(ChatTemplate::Jinja(Box::new(JinjaTemplate { source, bos_token: token("bos_token"), eos_token }))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -159,6 +159,12 @@ fn gguf_equals_the_same_weights_from_safetensors() -> anyhow::Result<()> {
     assert_eq!(t.template.prompt("apple")?, "<|im_start|>user\napple<|im_end|>\n<|im_start|>assistant\n");
     assert_eq!(t.encode("<|user|>")?, vec![user as u32]);
     assert_eq!(t.decode(&t.encode("Reverse the word apple7.")?)?, "Reverse the word apple7.");
+    // Saved as a Hugging Face folder, the model keeps its template (tokenizer_config.json).
+    from_gguf.save(&dir.path().join("hf"))?;
+    let back = Checkpoint::load(&dir.path().join("hf"), DType::F32, &Device::Cpu)?;
+    assert_eq!(back.tokenizer.template, from_gguf.tokenizer.template);
+    assert_eq!(back.tokenizer.eos_ids, from_gguf.tokenizer.eos_ids);
+    assert_eq!(max_abs_diff(&b, &logits(&back, &ids)), 0.0);
     Ok(())
 }
 

@@ -11,8 +11,15 @@ use world::Task;
 pub enum JudgeBackend {
     /// The world's programmatic grader (the embedded default's ground truth).
     Grader,
-    /// A checkpoint as an LLM judge with a judge prompt, K samples averaged.
-    Checkpoint { path: std::path::PathBuf, prompt: engine::judge::JudgePrompt, samples: usize },
+    /// A checkpoint (folder or `.gguf`) as an LLM judge with a judge prompt, K samples
+    /// averaged, or its expected score (`scoring = { expected = "justified" }`).
+    Checkpoint {
+        path: std::path::PathBuf,
+        prompt: engine::judge::JudgePrompt,
+        samples: usize,
+        #[serde(default)]
+        scoring: engine::judge::Scoring,
+    },
     /// A checkpoint with the pairwise prompt (`Preferred: A|B`), both orders.
     CheckpointPairwise { path: std::path::PathBuf },
     /// An OpenAI-compatible chat-completions endpoint.

@@ -9,8 +9,6 @@ use crate::alpaca::{write_json_array, Annotation, ModelOutput, Preference};
 use crate::judges::{compare, GraderJudge};
 use crate::winrate::{tally, HeadToHead, Verdict};
 use crate::Result;
-use candle_core::DType;
-use engine::judge::{Judge, LlmJudge};
 use engine::{generate, Checkpoint, SampleParams};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -119,15 +117,16 @@ struct JudgeRow {
 /// One model's scores of the held-out EFT responses (resumable chunks).
 fn judge_eft(run: &RunDir, cfg: &RunConfig, name: &str, ck: &Checkpoint, eft: &[EftExample]) -> Result<Vec<Option<f64>>> {
     let rows = trainer::stage::chunked(run, &format!("eval/judge/{name}"), &format!("{name} judges"), eft, cfg.iterate.batch_size, cfg.workers(), |c, xs| {
-        let mut j = LlmJudge {
-            model: ck,
+        let spec = engine::judge::ModelJudgeSpec {
             name: name.into(),
             prompt: cfg.judge.prompt.clone(),
+            scoring: cfg.judge.scoring,
             samples: cfg.judge.samples,
             params: SampleParams { temperature: cfg.judge.temperature, top_p: cfg.judge.top_p, max_new_tokens: cfg.judge.max_new_tokens, stop: vec![] },
             seed: cfg.seed ^ 0xe7a1 ^ c as u64,
             batch_size: cfg.iterate.batch_size,
         };
+        let mut j = engine::judge::model_judge(ck, spec);
         let items: Vec<(String, String)> = xs.iter().map(|e| (e.instruction.clone(), e.response.clone())).collect();
         Ok(j.judge(&items).into_iter().map(|r| JudgeRow { score: r.ok().map(|j| j.score) }).collect::<Vec<_>>())
     })?;
@@ -176,7 +175,7 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
     let mut grader = GraderJudge { tasks };
     let (mut test_rows, mut judge_rows) = (vec![], vec![]);
     for (name, path) in &models {
-        let ck = Checkpoint::load(path, DType::F32, &engine::default_device())?;
+        let ck = Checkpoint::load(path, cfg.runtime.dtype(), &cfg.runtime.device()?)?;
         let out = outputs(run, cfg, name, &ck, &prompts)?;
         // One grading per answer: the score, each criterion, and content apart from chatter.
         let (mut scores, mut met, mut right, mut single, mut chatter) = (vec![], [0.0; 5], 0.0, 0usize, 0.0);

@@ -84,10 +84,9 @@ fn generation_writes_googles_response_format_then_scores() {
     let tok = engine::Tokenizer::train(text.iter(), 300).unwrap();
     let cfg = engine::Config::llama(tok.vocab_size(), 16, 32, 1, 2, 2, 512);
     let ck = engine::Checkpoint::init(&cfg, tok, 1, &candle_core::Device::Cpu).unwrap();
-    ck.save(&tmp.path().join("model")).unwrap();
     let opts = eval::ifeval::GenOptions { max_new_tokens: 8, batch_size: 2, ..Default::default() };
     let out = tmp.path().join("out");
-    let s = eval::ifeval::generate_and_score(&tmp.path().join("model"), &prompts, &out, &opts).unwrap();
+    let s = eval::ifeval::generate_and_score(&ck, &prompts, &out, &opts).unwrap();
     assert_eq!((s.strict.prompt.total, s.strict.instruction.total), (3, 4));
     let rows: Vec<eval::ifeval::ResponseLine> =
         std::fs::read_to_string(out.join("responses.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();

@@ -1,7 +1,7 @@
 //! One typed configuration per run: profiles of commented defaults, a TOML file on
 //! top, `key=value` overrides on top of that; saved into the run folder before step 0.
 use crate::{Error, Result};
-use engine::judge::JudgePrompt;
+use engine::judge::{JudgePrompt, Scoring};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use world::{Family, SplitConfig, World};
@@ -79,13 +79,16 @@ pub struct JudgeConfig {
     pub top_p: f64,
     /// Longest judgment (justification and score).
     pub max_new_tokens: usize,
+    /// `"sampled"` (parse `Score: N` of each sample, the paper) or `{ expected = "justified" }`
+    /// / `{ expected = "direct" }` (the probability-weighted mean of the score tokens).
+    pub scoring: Scoring,
 }
 
 impl Default for JudgeConfig {
     fn default() -> Self {
         // 64 tokens: the expected answer, the five criteria and the score (95% of EFT targets
         // fit in 49 tokens, the longest in 61).
-        Self { prompt: JudgePrompt::Condensed, samples: 3, temperature: 0.7, top_p: 0.9, max_new_tokens: 64 }
+        Self { prompt: JudgePrompt::Condensed, samples: 3, temperature: 0.7, top_p: 0.9, max_new_tokens: 64, scoring: Scoring::Sampled }
     }
 }
 
@@ -247,6 +250,8 @@ pub struct RunConfig {
     pub sft: TrainConfig,
     pub iterate: IterateConfig,
     pub dpo: DpoConfig,
+    /// Device (`cpu`, `cuda`) and precision (`f32`; `bf16`, `f16` on CUDA) of every model.
+    pub runtime: engine::Runtime,
 }
 
 impl Default for RunConfig {
@@ -266,6 +271,7 @@ impl Default for RunConfig {
             sft: TrainConfig { steps: 2000, ..TrainConfig::default() },
             iterate: IterateConfig::default(),
             dpo: DpoConfig::default(),
+            runtime: engine::Runtime::default(),
         }
     }
 }

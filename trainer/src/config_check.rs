@@ -57,6 +57,7 @@ impl RunConfig {
     /// Checks every field; the first violation is the error.
     pub fn validate(&self) -> Result<()> {
         check_run_name(&self.name)?;
+        self.runtime.validate().map_err(|e| Error::Config(e.to_string()))?;
         count("workers", self.workers, 0, 1024)?;
         let w = &self.world;
         if w.families.is_empty() {

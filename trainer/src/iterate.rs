@@ -7,7 +7,6 @@ use crate::rundir::RunDir;
 use crate::selfjudge::{self, Judged};
 use crate::train::Metrics;
 use crate::{dpo, prompts, stage, Error, Result};
-use candle_core::DType;
 use engine::Checkpoint;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -100,7 +99,7 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary>
     let workers = cfg.workers();
     let ic = &cfg.iterate;
     let mut sum = IterSummary { iteration: t, ..Default::default() };
-    let model = Checkpoint::load(&run.model(t), DType::F32, &engine::default_device())?;
+    let model = Checkpoint::load(&run.model(t), cfg.runtime.dtype(), &cfg.runtime.device()?)?;
     let mut clock = Instant::now();
     let mut lap = |sum: &mut IterSummary, stage: &str| {
         sum.seconds.insert(stage.into(), clock.elapsed().as_secs_f64());

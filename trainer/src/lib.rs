@@ -2,6 +2,7 @@
 //! `data` (seed IFT/EFT) -> `sft` (M1) -> per iteration: `prompts` (self-instruction)
 //! -> `candidates` -> `selfjudge` -> `pairs` -> `dpo` -> M_{t+1}; `iterate` ties them;
 //! `fork` starts a new run from another's SFT models.
+pub mod answer;
 pub mod candidates;
 pub mod config;
 pub mod config_check;

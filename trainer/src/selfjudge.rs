@@ -1,9 +1,9 @@
 //! Stage 3, self-judging: M_t scores each of its own candidates with the judge
-//! prompt, K samples averaged. A candidate with no valid judgment gets no score.
+//! prompt, K samples averaged (or its expected score, as `judge.scoring` says). A candidate with no valid judgment gets no score.
 use crate::candidates::{sample_seed, CandidateSet};
 use crate::config::JudgeConfig;
 use crate::Result;
-use engine::judge::{Judge, LlmJudge};
+use engine::judge::{model_judge, ModelJudgeSpec};
 use engine::{Checkpoint, SampleParams};
 use serde::{Deserialize, Serialize};
 
@@ -22,15 +22,16 @@ pub struct Judged {
 }
 
 pub fn judge(model: &Checkpoint, sets: &[CandidateSet], cfg: &JudgeConfig, batch: usize, seed: u64) -> Result<Vec<Judged>> {
-    let mut judge = LlmJudge {
-        model,
+    let spec = ModelJudgeSpec {
         name: "self".into(),
         prompt: cfg.prompt.clone(),
+        scoring: cfg.scoring,
         samples: cfg.samples,
         params: SampleParams { temperature: cfg.temperature, top_p: cfg.top_p, max_new_tokens: cfg.max_new_tokens, stop: vec![] },
         seed: sample_seed(seed, 3, 0, 0),
         batch_size: batch,
     };
+    let mut judge = model_judge(model, spec);
     let items: Vec<(String, String)> =
         sets.iter().flat_map(|s| s.responses.iter().map(move |r| (s.instruction.clone(), r.clone()))).collect();
     let results = judge.judge(&items);

@@ -41,7 +41,7 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
     let tok = Tokenizer::from_file(&run.path("seed/tokenizer.json"))?;
     let mc = model_config(cfg, tok.vocab_size());
     let pad = tok.pad_id;
-    let mut ck = Checkpoint::init(&mc, tok, cfg.seed, &engine::default_device())?;
+    let mut ck = Checkpoint::init(&mc, tok, cfg.seed, &cfg.runtime.device()?)?;
     let max_len = cfg.model.max_len;
     let dev = ck.model.device().clone();
     let bs = cfg.sft.batch_size;
@@ -69,7 +69,7 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
 /// EFT examples whose responses the SFT baseline wrote: two samples (temperature 1)
 /// for each EFT training instruction, labelled by the grader.
 pub fn model_eft(cfg: &RunConfig, run: &RunDir) -> Result<Vec<EftExample>> {
-    let ck = Checkpoint::load(&run.path("sft_baseline"), candle_core::DType::F32, &engine::default_device())?;
+    let ck = Checkpoint::load(&run.path("sft_baseline"), cfg.runtime.dtype(), &cfg.runtime.device()?)?;
     let template = cfg.judge.prompt.template()?;
     let tasks: Vec<world::Task> = run.read_jsonl::<PromptRecord>("seed/eft_train_tasks.jsonl")?.into_iter().filter_map(|p| p.task).collect();
     let params = engine::SampleParams { temperature: 1.0, top_p: 1.0, max_new_tokens: cfg.iterate.max_new_tokens, stop: vec![] };

@@ -67,13 +67,6 @@ impl Judge for LlmJudge<'_> {
     }
 
     fn judge(&mut self, items: &[(String, String)]) -> Vec<Result<Judgment, JudgeFailure>> {
-        let mut out = Vec::with_capacity(items.len());
-        for chunk in items.chunks(self.batch_size.max(1)) {
-            match self.judge_chunk(chunk) {
-                Ok(v) => out.extend(v),
-                Err(e) => out.extend(chunk.iter().map(|_| Err(JudgeFailure::Backend(e.to_string())))),
-            }
-        }
-        out
+        super::in_chunks(items, self.batch_size, |c| self.judge_chunk(c))
     }
 }

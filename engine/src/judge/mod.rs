@@ -1,9 +1,13 @@
 //! LLM-as-a-Judge: prompts from files, a score parser with typed failures, and a
 //! small trait that every judge (a model, the world's grader, a remote API) implements.
+//! A model judges by sampling (`LlmJudge`) or by its score-token probabilities
+//! (`ExpectedJudge`); [`Scoring`] chooses.
+mod expected;
 mod llm;
 mod prompt;
 mod score;
 
+pub use expected::{expected_score, score_tokens, ExpectedJudge, ExpectedMode};
 pub use llm::LlmJudge;
 pub use prompt::{fill, render_pairwise, JudgePrompt};
 pub use score::{parse_preference, parse_score, ScoreError};
@@ -49,4 +53,53 @@ pub fn aggregate(samples: Vec<Result<f64, ScoreError>>, texts: Vec<String>) -> R
     }
     let score = ok.iter().sum::<f64>() / ok.len() as f64;
     Ok(Judgment { score, samples, texts })
+}
+
+/// How a model's judgment becomes a score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Scoring {
+    /// Sampled judgments, each parsed for `Score: N`, averaged (the paper).
+    #[default]
+    Sampled,
+    /// The probability-weighted mean of the score tokens after `Score:` ([`ExpectedJudge`]).
+    Expected(ExpectedMode),
+}
+
+/// What a model judge needs beyond the model: the prompt, the scoring, sampling.
+#[derive(Debug, Clone)]
+pub struct ModelJudgeSpec {
+    pub name: String,
+    pub prompt: JudgePrompt,
+    pub scoring: Scoring,
+    /// Samples per response (sampled scoring).
+    pub samples: usize,
+    pub params: crate::SampleParams,
+    pub seed: u64,
+    pub batch_size: usize,
+}
+
+/// The judge `spec` describes, on `model`.
+pub fn model_judge<'a>(model: &'a crate::Checkpoint, spec: ModelJudgeSpec) -> Box<dyn Judge + 'a> {
+    match spec.scoring {
+        Scoring::Sampled => Box::new(LlmJudge { model, name: spec.name, prompt: spec.prompt, samples: spec.samples, params: spec.params, seed: spec.seed, batch_size: spec.batch_size }),
+        Scoring::Expected(mode) => Box::new(ExpectedJudge { model, name: spec.name, prompt: spec.prompt, mode, max_new_tokens: spec.params.max_new_tokens, batch_size: spec.batch_size }),
+    }
+}
+
+/// Runs `judge_chunk` over `items` in chunks of `batch_size`; a chunk whose judge fails as
+/// a whole gives each of its items that typed failure.
+pub fn in_chunks(
+    items: &[(String, String)],
+    batch_size: usize,
+    mut judge_chunk: impl FnMut(&[(String, String)]) -> crate::Result<Vec<Result<Judgment, JudgeFailure>>>,
+) -> Vec<Result<Judgment, JudgeFailure>> {
+    let mut out = Vec::with_capacity(items.len());
+    for chunk in items.chunks(batch_size.max(1)) {
+        match judge_chunk(chunk) {
+            Ok(v) => out.extend(v),
+            Err(e) => out.extend(chunk.iter().map(|_| Err(JudgeFailure::Backend(e.to_string())))),
+        }
+    }
+    out
 }

@@ -15,6 +15,12 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Device of every model a command loads (`cuda` needs a CUDA build).
+    #[arg(long, value_enum, default_value = "cpu", global = true)]
+    device: engine::DeviceKind,
+    /// Precision of those models (`bf16`, `f16` on CUDA only).
+    #[arg(long, value_enum, default_value = "f32", global = true)]
+    dtype: engine::Precision,
 }
 
 #[derive(Subcommand)]
@@ -112,10 +118,10 @@ enum Cmd {
         /// Responses in Google's format (`prompt`, `response` per line), matched by prompt text.
         #[arg(long, conflicts_with = "model", required_unless_present = "model")]
         responses: Option<PathBuf>,
-        /// A checkpoint the engine loads: answer the prompts with its chat template, write
-        /// `<out>/responses.jsonl`, then score.
+        /// A model the engine loads (`.gguf`, checkpoint folder, hub id): answer the prompts
+        /// with its chat template, write `<out>/responses.jsonl`, then score.
         #[arg(long)]
-        model: Option<PathBuf>,
+        model: Option<String>,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
@@ -137,7 +143,9 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().cmd {
+    let cli = Cli::parse();
+    let rt = engine::Runtime { device: cli.device, dtype: cli.dtype };
+    match cli.cmd {
         Cmd::Run { name, runs_dir } => {
             let run = trainer::RunDir::new(&runs_dir, &name);
             let cfg_path = run.path("config.toml");
@@ -177,7 +185,7 @@ fn main() -> anyhow::Result<()> {
             let xb: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&b)?;
             let ck;
             if let JudgeBackend::CheckpointPairwise { path } = &backend {
-                let ck = engine::Checkpoint::load(path, candle_core::DType::F32, &engine::default_device())?;
+                let ck = rt.load(&path.to_string_lossy())?;
                 let j = eval::pairwise::PairwiseLlmJudge { model: &ck, params: engine::SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: 64, stop: vec![] }, seed: 0, batch_size: 16 };
                 let by_ins: std::collections::HashMap<&str, &eval::alpaca::ModelOutput> = xb.iter().map(|o| (o.instruction.as_str(), o)).collect();
                 let mut triples = vec![];
@@ -200,9 +208,10 @@ fn main() -> anyhow::Result<()> {
                     let recs: Vec<world::records::PromptRecord> = trainer::rundir::read_jsonl(&p)?;
                     Box::new(GraderJudge { tasks: recs.into_iter().filter_map(|r| r.task.map(|t| (r.instruction, t))).collect() })
                 }
-                JudgeBackend::Checkpoint { path, prompt, samples } => {
-                    ck = engine::Checkpoint::load(&path, candle_core::DType::F32, &engine::default_device())?;
-                    Box::new(engine::judge::LlmJudge { model: &ck, name: format!("checkpoint:{}", path.display()), prompt, samples, params: engine::SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, stop: vec![] }, seed: 0, batch_size: 16 })
+                JudgeBackend::Checkpoint { path, prompt, samples, scoring } => {
+                    ck = rt.load(&path.to_string_lossy())?;
+                    let params = engine::SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, stop: vec![] };
+                    engine::judge::model_judge(&ck, engine::judge::ModelJudgeSpec { name: format!("checkpoint:{}", path.display()), prompt, scoring, samples, params, seed: 0, batch_size: 16 })
                 }
                 JudgeBackend::Remote(cfg) => Box::new(eval::remote::RemoteJudge::new(cfg)),
             };
@@ -253,7 +262,8 @@ fn main() -> anyhow::Result<()> {
                 (Some(r), _) => eval::ifeval::score_files(&prompts, &r, &out)?,
                 (None, Some(m)) => {
                     let opts = eval::ifeval::GenOptions { max_new_tokens, temperature, batch_size, ..Default::default() };
-                    eval::ifeval::generate_and_score(&m, &prompts, &out, &opts)?
+                    let ck = rt.load(&m)?;
+                    eval::ifeval::generate_and_score(&ck, &prompts, &out, &opts)?
                 }
                 (None, None) => anyhow::bail!("give --responses or --model"),
             };

@@ -6,6 +6,8 @@
 //! srlm iterate  # seed + sft if needed, then M1 -> M2 -> ... (resumable)
 //! srlm fork --from <run>   # a new run (--name) from <run>'s seed data and SFT models
 //! srlm config   # print the resolved config
+//! srlm chat --model <gguf | checkpoint folder | hub id>          # interactive, streamed
+//! srlm generate --model ... --prompts <jsonl | json> --out model_outputs.json
 //! ```
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -57,6 +59,57 @@ enum Cmd {
     },
     /// Print the resolved configuration as TOML.
     Config,
+    /// Chat with a model, its own chat template, tokens streamed (`/reset`; empty line ends).
+    Chat {
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Answer every instruction of a file; writes AlpacaEval's `model_outputs.json` format.
+    Generate {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// JSONL (`instruction` or `prompt` per line) or a JSON array (AlpacaEval's set).
+        #[arg(long)]
+        prompts: PathBuf,
+        /// Where to write the outputs (AlpacaEval's `model_outputs.json` format).
+        #[arg(long)]
+        out: PathBuf,
+        /// Instructions per batch.
+        #[arg(long, default_value_t = 16)]
+        batch_size: usize,
+        /// `generator` field of the outputs (default: the model argument).
+        #[arg(long)]
+        generator: Option<String>,
+    },
+}
+
+/// A model to load and how to sample from it.
+#[derive(Args)]
+struct ModelArgs {
+    /// A `.gguf` file, a Hugging Face checkpoint folder, or a hub id (from the local cache).
+    #[arg(long)]
+    model: String,
+    /// Most new tokens per answer.
+    #[arg(long, default_value_t = 512)]
+    max_new_tokens: usize,
+    /// 0 is greedy.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f64,
+    #[arg(long, default_value_t = 1.0)]
+    top_p: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, value_enum, default_value = "cpu")]
+    device: engine::DeviceKind,
+    #[arg(long, value_enum, default_value = "f32")]
+    dtype: engine::Precision,
+}
+
+impl ModelArgs {
+    fn load(&self) -> anyhow::Result<(engine::Checkpoint, engine::SampleParams)> {
+        let ck = engine::Runtime { device: self.device, dtype: self.dtype }.load(&self.model)?;
+        Ok((ck, engine::SampleParams { temperature: self.temperature, top_p: self.top_p, max_new_tokens: self.max_new_tokens, stop: vec![] }))
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,6 +119,25 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    match &cli.cmd {
+        Cmd::Chat { model } => {
+            let (ck, params) = model.load()?;
+            eprintln!("{} ({} parameters); empty line ends, /reset forgets", model.model, ck.config().num_parameters());
+            trainer::answer::chat(&ck, &params, model.seed, &mut std::io::stdin().lock(), &mut std::io::stdout())?;
+            return Ok(());
+        }
+        Cmd::Generate { model, prompts, out, batch_size, generator } => {
+            let (ck, params) = model.load()?;
+            let instructions = trainer::answer::read_instructions(prompts)?;
+            let answers = trainer::answer::answer_all(&ck, &instructions, &params, *batch_size, model.seed, "generate")?;
+            let name = generator.clone().unwrap_or_else(|| model.model.clone());
+            let rows: Vec<serde_json::Value> = instructions.iter().zip(&answers).map(|(i, o)| serde_json::json!({ "instruction": i, "output": o, "generator": name, "dataset": "" })).collect();
+            engine::fsutil::write_atomic(out, serde_json::to_string_pretty(&rows)?.as_bytes())?;
+            eprintln!("wrote {} outputs to {}", rows.len(), out.display());
+            return Ok(());
+        }
+        _ => {}
+    }
     let mut sets = cli.run.overrides.clone();
     if let Some(n) = &cli.run.name {
         sets.push(format!("name=\"{n}\""));
@@ -87,6 +159,7 @@ fn main() -> anyhow::Result<()> {
             trainer::sft::run_sft(&cfg, &run)?;
         }
         Cmd::Iterate => trainer::iterate::run(&cfg, &run)?,
+        Cmd::Chat { .. } | Cmd::Generate { .. } => unreachable!("handled before the run config"),
         Cmd::Fork { from } => {
             trainer::fork::fork_after_sft(&RunDir::new(&cfg.runs_dir, &from), &run, &cfg)?;
             eprintln!("{} starts from {from}'s SFT models; continue with `srlm --name {} <same --set options> iterate`", run.root.display(), cfg.name);
