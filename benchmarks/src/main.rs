@@ -10,6 +10,7 @@
 //! ```
 use anyhow::Result;
 use candle_core::{DType, Device, Tensor};
+mod parity;
 use clap::{Args, Parser, Subcommand};
 use engine::logprob::{sft_loss, SeqBatch};
 use engine::optim::{AdamW, AdamWParams};
@@ -113,6 +114,23 @@ enum Cmd {
         n: usize,
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
+    },
+    /// Our token ids, logits and greedy continuations of a real model, for
+    /// `benchmarks/check_smollm2.py` to compare with transformers.
+    Parity {
+        /// A `.gguf` file, checkpoint folder or hub id.
+        #[arg(long)]
+        model: String,
+        /// AlpacaEval-style JSON array with `instruction` fields.
+        #[arg(long)]
+        instructions: std::path::PathBuf,
+        /// Instructions whose logits and greedy continuations are written.
+        #[arg(long, default_value_t = 20)]
+        n: usize,
+        #[arg(long, default_value_t = 64)]
+        max_new_tokens: usize,
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
     /// Writes a random checkpoint, token ids and our logits for a transformers comparison.
     WriteCheckpoint {
@@ -319,6 +337,7 @@ fn main() -> Result<()> {
             let gflops = 2.0 * (n as f64).powi(3) * k as f64 / t0.elapsed().as_secs_f64() / 1e9;
             println!("{}", serde_json::json!({"matmul_gflops": gflops, "n": n}));
         }
+        Cmd::Parity { model, instructions, n, max_new_tokens, out } => parity::run(&model, &instructions, n, max_new_tokens, &out)?,
         Cmd::WriteCheckpoint { m, out } => {
             let ck = model(&m)?;
             ck.save(&out)?;
