@@ -5,11 +5,21 @@ use crate::alpaca::{Annotation, ModelOutput, Preference};
 use crate::judges::compare;
 use crate::winrate::{tally, HeadToHead, Verdict};
 use crate::{Error, Result};
-use engine::judge::Judge;
+use engine::judge::{Judge, JudgeFailure};
 
-/// Compares A's outputs with B's (matched by instruction) under `judge`; returns the
-/// tally from A's side and AlpacaEval annotations (B as `output_1`, A as `output_2`).
-pub fn compare_outputs(a: &[ModelOutput], b: &[ModelOutput], judge: &mut dyn Judge) -> Result<(HeadToHead, Vec<Annotation>)> {
+/// A head-to-head under a judge: the tally of the judged pairs, AlpacaEval annotations
+/// (B as `output_1`, A as `output_2`; a pair that could not be judged has a `null`
+/// preference), and each failed pair's instruction with its cause.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub tally: HeadToHead,
+    pub annotations: Vec<Annotation>,
+    pub failures: Vec<(String, JudgeFailure)>,
+}
+
+/// Compares A's outputs with B's (matched by instruction) under `judge`, from A's side.
+/// A failed judgment is counted in `failures` and left out of the tally: never a tie.
+pub fn compare_outputs(a: &[ModelOutput], b: &[ModelOutput], judge: &mut dyn Judge) -> Result<Comparison> {
     let by_ins: std::collections::HashMap<&str, &ModelOutput> = b.iter().map(|o| (o.instruction.as_str(), o)).collect();
     let mut triples = vec![];
     let mut pairs = vec![];
@@ -19,7 +29,7 @@ pub fn compare_outputs(a: &[ModelOutput], b: &[ModelOutput], judge: &mut dyn Jud
         pairs.push((x, *y));
     }
     let verdicts = compare(judge, &triples);
-    let ann = pairs
+    let annotations = pairs
         .iter()
         .zip(&verdicts)
         .map(|((x, y), v)| Annotation {
@@ -29,12 +39,13 @@ pub fn compare_outputs(a: &[ModelOutput], b: &[ModelOutput], judge: &mut dyn Jud
             output_2: x.output.clone(),
             generator_2: x.generator.clone(),
             annotator: judge.name(),
-            preference: Some(match v {
+            preference: v.as_ref().ok().map(|v| match v {
                 Verdict::A => Preference::SECOND,
                 Verdict::B => Preference::FIRST,
                 Verdict::Tie => Preference::DRAW,
             }),
         })
         .collect();
-    Ok((tally(verdicts), ann))
+    let failures = pairs.iter().zip(&verdicts).filter_map(|((x, _), v)| v.as_ref().err().map(|e| (x.instruction.clone(), e.clone()))).collect();
+    Ok(Comparison { tally: tally(verdicts.into_iter().flatten()), annotations, failures })
 }

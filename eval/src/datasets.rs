@@ -42,9 +42,23 @@ pub fn load_mtbench(path: &Path) -> Result<Vec<MtBenchVote>> {
         .collect()
 }
 
+/// One Open Assistant message with two or more human-ranked replies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OaGroup {
+    /// The message the replies answer (only that message, not the conversation above it).
+    pub prompt: String,
+    /// `(reply text, rank)`, rank 0 = best.
+    pub replies: Vec<(String, u32)>,
+}
+
 /// The human-ranked reply groups of Open Assistant message trees (`rank` 0 = best):
 /// per group, `(reply text, rank)`. Only groups with two or more ranked replies.
 pub fn load_oa_groups(path: &Path) -> Result<Vec<Vec<(String, u32)>>> {
+    Ok(load_oa_ranked(path)?.into_iter().map(|g| g.replies).collect())
+}
+
+/// [`load_oa_groups`] with the message each group answers.
+pub fn load_oa_ranked(path: &Path) -> Result<Vec<OaGroup>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let mut out = vec![];
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
@@ -54,7 +68,7 @@ pub fn load_oa_groups(path: &Path) -> Result<Vec<Vec<(String, u32)>>> {
     Ok(out)
 }
 
-fn walk(msg: &serde_json::Value, out: &mut Vec<Vec<(String, u32)>>) {
+fn walk(msg: &serde_json::Value, out: &mut Vec<OaGroup>) {
     let replies = msg["replies"].as_array().cloned().unwrap_or_default();
     let ranked: Vec<(String, u32)> = replies
         .iter()
@@ -68,7 +82,7 @@ fn walk(msg: &serde_json::Value, out: &mut Vec<Vec<(String, u32)>>) {
         })
         .collect();
     if ranked.len() >= 2 {
-        out.push(ranked);
+        out.push(OaGroup { prompt: msg["text"].as_str().unwrap_or_default().to_string(), replies: ranked });
     }
     for r in &replies {
         walk(r, out);

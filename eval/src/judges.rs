@@ -47,6 +47,23 @@ impl Judge for GraderJudge {
     }
 }
 
+/// A checkpoint judge's identity for the judgment cache: the model file or folder (path,
+/// size and modification time of its weights), the full prompt text, the scoring and
+/// the sampling settings.
+pub fn checkpoint_identity(path: &std::path::Path, prompt: &engine::judge::JudgePrompt, scoring: engine::judge::Scoring, samples: usize, params: &engine::SampleParams) -> String {
+    let weights = if path.is_dir() { path.join("model.safetensors") } else { path.to_path_buf() };
+    let stamp = std::fs::metadata(&weights).ok().map(|m| (m.len(), m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs())));
+    let text = prompt.template().unwrap_or_default();
+    format!(
+        "checkpoint:{}|{stamp:?}|prompt {:016x}|{scoring:?}|samples {samples}|t {} p {} max {}",
+        path.display(),
+        world::split::stable_hash(&text),
+        params.temperature,
+        params.top_p,
+        params.max_new_tokens
+    )
+}
+
 /// Wraps a judge with an on-disk cache keyed by judge name + instruction + response,
 /// so re-running never re-judges.
 pub struct CachedJudge<J: Judge + ?Sized> {
@@ -124,17 +141,18 @@ impl<J: Judge + ?Sized> Judge for CachedJudge<J> {
 /// response alone, so the order of presentation cannot change its verdict: each response
 /// is judged once (the swapped order would repeat identical work). Pairwise judges, where
 /// order matters, are judged in both orders in `crate::pairwise`. A failed judgment on
-/// either side gives a tie here; callers that must not count failures use the judge directly.
-pub fn compare<J: Judge + ?Sized>(judge: &mut J, pairs: &[(String, String, String)]) -> Vec<crate::winrate::Verdict> {
+/// either side is that pair's failure (with its cause), never a tie.
+pub fn compare<J: Judge + ?Sized>(judge: &mut J, pairs: &[(String, String, String)]) -> Vec<Result<crate::winrate::Verdict, JudgeFailure>> {
     use crate::winrate::Verdict;
     let items: Vec<(String, String)> = pairs.iter().flat_map(|(i, a, b)| [(i.clone(), a.clone()), (i.clone(), b.clone())]).collect();
     let scores = judge.judge(&items);
     scores
         .chunks(2)
         .map(|ab| match (&ab[0], &ab[1]) {
-            (Ok(a), Ok(b)) if a.score > b.score => Verdict::A,
-            (Ok(a), Ok(b)) if a.score < b.score => Verdict::B,
-            _ => Verdict::Tie,
+            (Ok(a), Ok(b)) if a.score > b.score => Ok(Verdict::A),
+            (Ok(a), Ok(b)) if a.score < b.score => Ok(Verdict::B),
+            (Ok(_), Ok(_)) => Ok(Verdict::Tie),
+            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
         })
         .collect()
 }

@@ -7,6 +7,8 @@ pub mod compare;
 pub mod datasets;
 pub mod error;
 pub mod families;
+pub mod grade;
+pub mod human;
 pub mod ifeval;
 pub mod judges;
 pub mod lc;

@@ -65,9 +65,17 @@ struct Message {
 }
 
 impl RemoteJudge {
-    pub fn new(cfg: RemoteConfig) -> Self {
+    /// Refuses an `api_key_env` naming an unset variable before any request (set it to
+    /// `""` for a server without a key).
+    pub fn new(cfg: RemoteConfig) -> crate::Result<Self> {
+        if !cfg.api_key_env.is_empty() && std::env::var_os(&cfg.api_key_env).is_none() {
+            return Err(crate::Error::Invalid(format!(
+                "judge `api_key_env` = \"{}\": that environment variable is not set (export it, or set api_key_env = \"\" for a server without a key)",
+                cfg.api_key_env
+            )));
+        }
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(cfg.timeout_secs)).build();
-        Self { cfg, agent, backoff: Duration::from_millis(500) }
+        Ok(Self { cfg, agent, backoff: Duration::from_millis(500) })
     }
 
     /// One chat completion; the error says what failed without echoing the key.
@@ -107,8 +115,17 @@ impl RemoteJudge {
 }
 
 impl Judge for RemoteJudge {
+    /// The backend, model, prompt text and sampling: the judgment cache keys on all of them.
     fn name(&self) -> String {
-        format!("remote:{}", self.cfg.model)
+        let prompt = self.cfg.prompt.template().unwrap_or_default();
+        format!(
+            "remote:{}|{}|prompt {:016x}|t {} max {}",
+            self.cfg.base_url,
+            self.cfg.model,
+            world::split::stable_hash(&prompt),
+            self.cfg.temperature,
+            self.cfg.max_tokens
+        )
     }
 
     fn judge(&mut self, items: &[(String, String)]) -> Vec<Result<Judgment, JudgeFailure>> {

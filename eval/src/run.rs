@@ -245,7 +245,7 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
                 .enumerate()
                 .map(|(k, p)| (p.instruction.clone(), responses[a][k].clone(), responses[b][k].clone()))
                 .collect();
-            let verdicts = compare(&mut grader, &pairs);
+            let verdicts: Vec<Verdict> = compare(&mut grader, &pairs).into_iter().collect::<std::result::Result<_, _>>().map_err(|e| crate::Error::Invalid(format!("the grader could not judge a test prompt: {e}")))?;
             let key = format!("{a}_vs_{b}");
             let ann: Vec<Annotation> = pairs
                 .iter()

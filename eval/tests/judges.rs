@@ -45,8 +45,10 @@ fn grader_head_to_head_in_both_orders() {
     let a: Vec<(&str, &str)> = vec![(&tasks[0].instruction, &tasks[0].reference), (&tasks[1].instruction, "cat"), (&tasks[2].instruction, &tasks[2].reference)];
     let b: Vec<(&str, &str)> = vec![(&tasks[0].instruction, "hello"), (&tasks[1].instruction, &tasks[1].reference), (&tasks[2].instruction, &tasks[2].reference)];
     let mut g = GraderJudge { tasks: tasks.iter().map(|t| (t.instruction.clone(), t.clone())).collect() };
-    let (h, ann) = eval::compare::compare_outputs(&outs("A", &a), &outs("B", &b), &mut g).unwrap();
+    let c = eval::compare::compare_outputs(&outs("A", &a), &outs("B", &b), &mut g).unwrap();
+    let (h, ann) = (c.tally, c.annotations);
     assert_eq!((h.win, h.tie, h.loss), (1, 1, 1));
+    assert!(c.failures.is_empty());
     assert_eq!(ann[0].preference.unwrap().value(), 2.0); // A is output_2 and won
     assert_eq!(ann[1].preference.unwrap().value(), 1.0);
     assert_eq!(ann[2].preference.unwrap().value(), 1.5);
@@ -76,4 +78,50 @@ fn pairwise_llm_judge_runs_both_orders_and_reports_position_bias() {
     }
     assert!((0.0..=1.0).contains(&r.position_bias));
     assert_eq!(j.compare(&triples).unwrap(), r, "seeded: the same verdicts again");
+}
+
+/// Fails on responses containing "boom" (as a closed port or an unreadable score would).
+struct Flaky;
+impl Judge for Flaky {
+    fn name(&self) -> String {
+        "flaky".into()
+    }
+    fn judge(&mut self, items: &[(String, String)]) -> Vec<Result<Judgment, JudgeFailure>> {
+        items.iter().map(|(_, r)| if r.contains("boom") { Err(JudgeFailure::Backend("connection refused".into())) } else { Ok(Judgment { score: r.len() as f64, samples: vec![], texts: vec![] }) }).collect()
+    }
+}
+
+/// A pair whose judgment failed is counted with its cause and left out: not a tie, not
+/// a score, and its annotation's preference is null.
+#[test]
+fn failed_judgments_are_failures_not_ties() {
+    let a = vec![("q1", "long answer"), ("q2", "boom"), ("q3", "x")];
+    let b = vec![("q1", "short"), ("q2", "fine"), ("q3", "boom too")];
+    let c = eval::compare::compare_outputs(&outs("A", &a), &outs("B", &b), &mut Flaky).unwrap();
+    assert_eq!((c.tally.win, c.tally.tie, c.tally.loss), (1, 0, 0));
+    assert_eq!(c.failures.len(), 2);
+    assert!(c.failures.iter().all(|(_, e)| e.to_string().contains("connection refused")));
+    assert_eq!(c.failures[0].0, "q2");
+    assert!(c.annotations[1].preference.is_none() && c.annotations[2].preference.is_none());
+    assert!(c.annotations[0].preference.is_some());
+}
+
+/// The judgment cache keys on everything that changes a judgment: prompt text, scoring,
+/// samples, sampling settings and the model's weights.
+#[test]
+fn checkpoint_identity_changes_with_prompt_sampling_and_weights() {
+    use engine::judge::{JudgePrompt, Scoring};
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("m.gguf");
+    std::fs::write(&w, b"one").unwrap();
+    let p = engine::SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, stop: vec![] };
+    let id = |prompt: &JudgePrompt, scoring, samples, p: &engine::SampleParams| eval::judges::checkpoint_identity(&w, prompt, scoring, samples, p);
+    let base = id(&JudgePrompt::Paper, Scoring::Sampled, 3, &p);
+    assert_eq!(base, id(&JudgePrompt::Paper, Scoring::Sampled, 3, &p));
+    assert_ne!(base, id(&JudgePrompt::Condensed, Scoring::Sampled, 3, &p));
+    assert_ne!(base, id(&JudgePrompt::Paper, Scoring::Expected(engine::judge::ExpectedMode::Direct), 3, &p));
+    assert_ne!(base, id(&JudgePrompt::Paper, Scoring::Sampled, 1, &p));
+    assert_ne!(base, id(&JudgePrompt::Paper, Scoring::Sampled, 3, &engine::SampleParams { temperature: 1.0, ..p.clone() }));
+    std::fs::write(&w, b"other weights").unwrap();
+    assert_ne!(base, id(&JudgePrompt::Paper, Scoring::Sampled, 3, &p));
 }

@@ -45,9 +45,20 @@ fn reply(text: &str) -> String {
 
 fn judge(url: String) -> RemoteJudge {
     let cfg = RemoteConfig { base_url: url, model: "judge-model".into(), api_key_env: "SRLM_TEST_KEY".into(), prompt: JudgePrompt::Condensed, retries: 2, timeout_secs: 5, ..Default::default() };
-    let mut j = RemoteJudge::new(cfg);
+    std::env::set_var("SRLM_TEST_KEY", "sk-secret");
+    let mut j = RemoteJudge::new(cfg).unwrap();
     j.backoff = Duration::from_millis(1);
     j
+}
+
+/// An API-key variable that is not set is an error naming it, before any request.
+#[test]
+fn an_unset_key_variable_is_refused_up_front() {
+    let cfg = RemoteConfig { base_url: "http://127.0.0.1:9".into(), api_key_env: "SRLM_TEST_UNSET_KEY_VAR".into(), ..Default::default() };
+    let e = RemoteJudge::new(cfg).err().expect("refused").to_string();
+    assert!(e.contains("SRLM_TEST_UNSET_KEY_VAR") && e.contains("not set"), "{e}");
+    let cfg = RemoteConfig { base_url: "http://127.0.0.1:9".into(), api_key_env: String::new(), ..Default::default() };
+    assert!(RemoteJudge::new(cfg).is_ok(), "no key variable is fine for a local server");
 }
 
 #[test]

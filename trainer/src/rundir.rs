@@ -12,7 +12,34 @@ pub struct RunDir {
     pub root: PathBuf,
 }
 
+/// The exclusive hold of one process on a run folder, released when dropped (or when the
+/// process dies: the OS drops the lock with the file).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
 impl RunDir {
+    /// Takes the run folder for this process, or refuses naming the process that holds it.
+    pub fn lock(&self) -> Result<RunLock> {
+        use std::io::{Read, Seek, Write};
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        let path = self.root.join(".lock");
+        let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {
+                file.set_len(0).and_then(|_| file.rewind()).and_then(|_| write!(file, "{}", std::process::id())).map_err(|e| Error::io(&path, e))?;
+                Ok(RunLock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut pid = String::new();
+                let _ = file.read_to_string(&mut pid);
+                Err(Error::Config(format!("run folder {} is in use by another process (pid {}); wait for it to finish or stop it", self.root.display(), pid.trim())))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+
     pub fn new(runs_dir: &Path, name: &str) -> Self {
         Self { root: runs_dir.join(name) }
     }
@@ -76,4 +103,22 @@ pub fn read_jsonl<T: DeserializeOwned>(p: &Path) -> Result<Vec<T>> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| serde_json::from_str(l).map_err(|e| Error::Parse { path: p.into(), line: i + 1, msg: e.to_string() }))
         .collect()
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    /// A second hold on the same run folder is refused naming the holder; after the first
+    /// is released the folder can be taken again.
+    #[test]
+    fn one_process_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path(), "r");
+        let held = run.lock().unwrap();
+        let e = run.lock().unwrap_err().to_string();
+        assert!(e.contains("in use") && e.contains(&std::process::id().to_string()), "{e}");
+        drop(held);
+        run.lock().unwrap();
+    }
 }

@@ -90,6 +90,18 @@ enum Cmd {
         /// ../shared/data/alpaca_eval).
         #[arg(long)]
         alpaca_eval_dir: Option<PathBuf>,
+        /// Exit 0 even when some pairs could not be judged (they are still left out).
+        #[arg(long)]
+        allow_failures: bool,
+    },
+    /// Any model's outputs (`model_outputs.json`, e.g. from `srlm generate`) on the world's
+    /// prompts under the world's grader, overall and per family.
+    Grade {
+        #[arg(long)]
+        outputs: PathBuf,
+        /// The world prompts they answer (`runs/<name>/seed/test_prompts.jsonl`).
+        #[arg(long)]
+        prompts: PathBuf,
     },
     /// Per task family: how the grader sees the self-judged pairs of an iteration.
     Pairs {
@@ -105,9 +117,17 @@ enum Cmd {
         /// MT-Bench `human_vs_gpt4pair_slim.csv`: GPT-4 vs human per turn.
         #[arg(long)]
         mtbench: Option<PathBuf>,
-        /// Open Assistant `en_100_tree.jsonl`: Table 4 metrics of a response-length judge.
+        /// Open Assistant `en_100_tree.jsonl`: Table 4 metrics of a response-length judge
+        /// (and of `--judge`).
         #[arg(long)]
         oa: Option<PathBuf>,
+        /// TOML with a `[judge]` table (`type = "checkpoint"` or `"remote"`, as for
+        /// `compare`) to measure against the Open Assistant rankings.
+        #[arg(long)]
+        judge: Option<PathBuf>,
+        /// Only the first this many Open Assistant reply groups.
+        #[arg(long)]
+        groups: Option<usize>,
     },
     /// IFEval: score responses to Google's prompts (or generate them with --model), writing
     /// summary.json and eval_results_{strict,loose}.jsonl into --out.
@@ -148,6 +168,7 @@ fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Run { name, runs_dir } => {
             let run = trainer::RunDir::new(&runs_dir, &name);
+            let _lock = run.lock()?;
             let cfg_path = run.path("config.toml");
             let text = std::fs::read_to_string(&cfg_path).map_err(|e| anyhow::anyhow!("{}: {e} (run `make iterate` first)", cfg_path.display()))?;
             let cfg: trainer::RunConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", cfg_path.display()))?;
@@ -168,18 +189,11 @@ fn main() -> anyhow::Result<()> {
             let s = eval::lc::checks::run(&dir, &lc_inputs, &out)?;
             print!("{s}");
         }
-        Cmd::Compare { a, b, judge, prompts, cache, out, alpaca_eval_dir } => {
+        Cmd::Compare { a, b, judge, prompts, cache, out, alpaca_eval_dir, allow_failures } => {
             use eval::judges::{CachedJudge, GraderJudge, JudgeBackend};
             let backend: JudgeBackend = match judge {
                 None => JudgeBackend::Grader,
-                Some(p) => {
-                    #[derive(serde::Deserialize)]
-                    struct F {
-                        judge: JudgeBackend,
-                    }
-                    let text = std::fs::read_to_string(&p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-                    toml::from_str::<F>(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?.judge
-                }
+                Some(p) => read_backend(&p)?,
             };
             let xa: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&a)?;
             let xb: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&b)?;
@@ -211,17 +225,33 @@ fn main() -> anyhow::Result<()> {
                 JudgeBackend::Checkpoint { path, prompt, samples, scoring } => {
                     ck = rt.load(&path.to_string_lossy())?;
                     let params = engine::SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, stop: vec![] };
-                    engine::judge::model_judge(&ck, engine::judge::ModelJudgeSpec { name: format!("checkpoint:{}", path.display()), prompt, scoring, samples, params, seed: 0, batch_size: 16 })
+                    let name = eval::judges::checkpoint_identity(&path, &prompt, scoring, samples, &params);
+                    engine::judge::model_judge(&ck, engine::judge::ModelJudgeSpec { name, prompt, scoring, samples, params, seed: 0, batch_size: 16 })
                 }
-                JudgeBackend::Remote(cfg) => Box::new(eval::remote::RemoteJudge::new(cfg)),
+                JudgeBackend::Remote(cfg) => Box::new(eval::remote::RemoteJudge::new(cfg)?),
             };
             let mut j = CachedJudge::new(inner, cache)?;
-            let (h, ann) = eval::compare::compare_outputs(&xa, &xb, &mut j)?;
-            println!("{} vs {}: win {} tie {} loss {}; win rate {:.1}% ± {:.1} (ties half)", a.display(), b.display(), h.win, h.tie, h.loss, h.win_rate(), h.standard_error());
+            let c = eval::compare::compare_outputs(&xa, &xb, &mut j)?;
+            let (h, ann) = (c.tally, c.annotations);
+            println!("{} vs {}: win {} tie {} loss {}; win rate {:.1}% ± {:.1} (ties half); {} of {} pairs not judged", a.display(), b.display(), h.win, h.tie, h.loss, h.win_rate(), h.standard_error(), c.failures.len(), ann.len());
+            for (ins, e) in c.failures.iter().take(5) {
+                eprintln!("not judged: {:?}: {e}", ins.chars().take(60).collect::<String>());
+            }
             let dir = eval::lc::difficulty::alpaca_eval_dir(alpaca_eval_dir);
             println!("{}", eval::lc::lc_line(&dir, &xa.first().map_or(String::new(), |o| o.generator.clone()), &ann));
             if let Some(o) = out {
                 eval::alpaca::write_json_array(&o, &ann)?;
+            }
+            if !c.failures.is_empty() && !allow_failures {
+                anyhow::bail!("{} of {} pairs could not be judged (causes above; they are left out, never ties); pass --allow-failures to accept a partial comparison", c.failures.len(), ann.len());
+            }
+        }
+        Cmd::Grade { outputs, prompts } => {
+            let outs: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&outputs)?;
+            let recs: Vec<world::records::PromptRecord> = trainer::rundir::read_jsonl(&prompts)?;
+            println!("{:16} {:>5} {:>6} {:>8}", "family", "n", "score", "all met");
+            for (f, g) in eval::grade::grade_outputs(&outs, &recs)? {
+                println!("{f:16} {:5} {:6.2} {:8.3}", g.n, g.score, g.all_met);
             }
         }
         Cmd::Pairs { name, runs_dir, iteration } => {
@@ -242,7 +272,7 @@ fn main() -> anyhow::Result<()> {
                 println!("{f:14} {gt:6} {eq:6} {lt:6} {:6}", lt + eq + gt);
             }
         }
-        Cmd::Agreement { mtbench, oa } => {
+        Cmd::Agreement { mtbench, oa, judge, groups } => {
             if let Some(p) = mtbench {
                 let votes = eval::datasets::load_mtbench(&p)?;
                 for turn in [1, 2] {
@@ -252,9 +282,26 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             if let Some(p) = oa {
-                let groups = eval::datasets::load_oa_groups(&p)?;
-                let items: Vec<_> = groups.iter().enumerate().flat_map(|(g, rs)| rs.iter().map(move |(t, r)| eval::agreement::Item { group: g, gold: -(*r as f64), pred: Some(t.chars().count() as f64) })).collect();
-                println!("length judge on {} Open Assistant reply groups: {:#?}", groups.len(), eval::agreement::judge_metrics(&items));
+                let mut ranked = eval::datasets::load_oa_ranked(&p)?;
+                ranked.truncate(groups.unwrap_or(usize::MAX));
+                let items: Vec<_> = ranked.iter().enumerate().flat_map(|(g, x)| x.replies.iter().map(move |(t, r)| eval::agreement::Item { group: g, gold: -(*r as f64), pred: Some(t.chars().count() as f64) })).collect();
+                println!("length judge on {} Open Assistant reply groups: {:#?}", ranked.len(), eval::agreement::judge_metrics(&items));
+                if let Some(j) = judge {
+                    let backend = read_backend(&j)?;
+                    let name = format!("{backend:?}");
+                    let ck;
+                    let mut judge: Box<dyn engine::judge::Judge> = match backend {
+                        eval::judges::JudgeBackend::Checkpoint { path, prompt, samples, scoring } => {
+                            ck = rt.load(&path.to_string_lossy())?;
+                            let params = engine::SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, stop: vec![] };
+                            engine::judge::model_judge(&ck, engine::judge::ModelJudgeSpec { name: name.clone(), prompt, scoring, samples, params, seed: 0, batch_size: 8 })
+                        }
+                        eval::judges::JudgeBackend::Remote(cfg) => Box::new(eval::remote::RemoteJudge::new(cfg)?),
+                        other => anyhow::bail!("{}: a `{other:?}` judge cannot score Open Assistant replies (use checkpoint or remote)", j.display()),
+                    };
+                    let a = eval::human::judge_against_humans(judge.as_mut(), &ranked);
+                    println!("{name} on the same groups: {} replies, parse rate {:.3}\n{:#?}", a.judged, a.parse_rate, a.metrics);
+                }
             }
         }
         Cmd::Ifeval { prompts, responses, model, out, max_new_tokens, temperature, batch_size } => {
@@ -272,4 +319,14 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `[judge]` table of a TOML file.
+fn read_backend(p: &std::path::Path) -> anyhow::Result<eval::judges::JudgeBackend> {
+    #[derive(serde::Deserialize)]
+    struct F {
+        judge: eval::judges::JudgeBackend,
+    }
+    let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    Ok(toml::from_str::<F>(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?.judge)
 }

@@ -1,0 +1,33 @@
+//! Any model's outputs on the world's prompts, under the world's grader: the mean score
+//! and how often every requirement is met, overall and per task family (how a real model
+//! such as SmolLM2 fares on the embedded default's test prompts).
+use crate::alpaca::ModelOutput;
+use crate::{Error, Result};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use world::records::PromptRecord;
+
+/// Grader statistics of one set of outputs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct GradeStats {
+    pub n: usize,
+    /// Mean grader score (0..=5).
+    pub score: f64,
+    /// Share of outputs meeting every requirement (the rubric's fourth criterion).
+    pub all_met: f64,
+}
+
+/// Overall (key `all`) and per family.
+pub fn grade_outputs(outputs: &[ModelOutput], prompts: &[PromptRecord]) -> Result<BTreeMap<String, GradeStats>> {
+    let tasks: HashMap<&str, &world::Task> = prompts.iter().filter_map(|p| p.task.as_ref().map(|t| (p.instruction.as_str(), t))).collect();
+    let mut sums: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();
+    for o in outputs {
+        let task = tasks.get(o.instruction.as_str()).ok_or_else(|| Error::Invalid(format!("instruction {:?} is not one of the world's prompts given", o.instruction.chars().take(60).collect::<String>())))?;
+        let g = world::grade(task, &o.output);
+        for key in [task.family.as_str(), crate::families::ALL] {
+            let e = sums.entry(key.to_string()).or_default();
+            *e = (e.0 + 1, e.1 + g.score as f64, e.2 + g.criteria[3] as u8 as f64);
+        }
+    }
+    Ok(sums.into_iter().map(|(k, (n, s, m))| (k, GradeStats { n, score: s / n as f64, all_met: m / n as f64 })).collect())
+}
