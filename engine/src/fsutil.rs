@@ -41,6 +41,35 @@ pub fn swap_dir(src: &Path, dst: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether `name` is one of [`tmp_path`]'s names (`<target>.tmp<pid>`).
+fn is_tmp_name(name: &str) -> bool {
+    name.rfind(".tmp").is_some_and(|i| {
+        let pid = &name[i + 4..];
+        i > 0 && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Removes the temporary files and folders ([`tmp_path`]) under `root` that a killed or
+/// failed process left behind; call it only while holding the folder exclusively. Returns
+/// how many were removed. `.old` folders are left to [`finish_dir_swap`], which may need them.
+pub fn remove_stale_temps(root: &Path) -> Result<usize> {
+    let mut removed = 0;
+    let Ok(entries) = std::fs::read_dir(root) else { return Ok(0) };
+    for e in entries {
+        let e = e.map_err(|err| Error::io(root, err))?;
+        let path = e.path();
+        let is_dir = e.file_type().map_err(|err| Error::io(&path, err))?.is_dir();
+        if is_tmp_name(&e.file_name().to_string_lossy()) {
+            let r = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            r.map_err(|err| Error::io(&path, err))?;
+            removed += 1;
+        } else if is_dir {
+            removed += remove_stale_temps(&path)?;
+        }
+    }
+    Ok(removed)
+}
+
 fn old_path(dst: &Path) -> PathBuf {
     let mut name = dst.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".old");
@@ -56,4 +85,27 @@ pub fn finish_dir_swap(dst: &Path) -> Result<()> {
         std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod stale_tests {
+    use super::*;
+
+    #[test]
+    fn stale_temps_go_and_everything_else_stays() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        std::fs::create_dir_all(r.join("iter_1/m2.tmp456")).unwrap();
+        std::fs::write(r.join("iter_1/m2.tmp456/model.safetensors"), b"x").unwrap();
+        std::fs::write(r.join("config.toml.tmp123"), b"x").unwrap();
+        std::fs::write(r.join("config.toml"), b"keep").unwrap();
+        std::fs::create_dir_all(r.join("m1.old")).unwrap();
+        std::fs::write(r.join("notes.tmpfile"), b"keep").unwrap();
+        std::fs::write(r.join("x.tmp"), b"keep").unwrap();
+        assert_eq!(remove_stale_temps(r).unwrap(), 2);
+        assert!(!r.join("iter_1/m2.tmp456").exists() && !r.join("config.toml.tmp123").exists());
+        for keep in ["config.toml", "m1.old", "notes.tmpfile", "x.tmp", "iter_1"] {
+            assert!(r.join(keep).exists(), "{keep} removed");
+        }
+    }
 }

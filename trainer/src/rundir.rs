@@ -20,7 +20,8 @@ pub struct RunLock {
 }
 
 impl RunDir {
-    /// Takes the run folder for this process, or refuses naming the process that holds it.
+    /// Takes the run folder for this process, or refuses naming the process that holds it;
+    /// once held, temporary files an earlier process left behind are removed.
     pub fn lock(&self) -> Result<RunLock> {
         use std::io::{Read, Seek, Write};
         std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
@@ -29,6 +30,11 @@ impl RunDir {
         match file.try_lock() {
             Ok(()) => {
                 file.set_len(0).and_then(|_| file.rewind()).and_then(|_| write!(file, "{}", std::process::id())).map_err(|e| Error::io(&path, e))?;
+                // Held alone now: what a killed or failed process left half-written goes.
+                let n = engine::fsutil::remove_stale_temps(&self.root)?;
+                if n > 0 {
+                    tracing::info!("removed {n} temporary files left in {} by an earlier process", self.root.display());
+                }
                 Ok(RunLock { _file: file })
             }
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -115,7 +121,10 @@ mod lock_tests {
     fn one_process_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::new(dir.path(), "r");
+        std::fs::create_dir_all(&run.root).unwrap();
+        std::fs::write(run.root.join("summary.json.tmp99"), b"half").unwrap();
         let held = run.lock().unwrap();
+        assert!(!run.root.join("summary.json.tmp99").exists(), "a stale temp file survived");
         let e = run.lock().unwrap_err().to_string();
         assert!(e.contains("in use") && e.contains(&std::process::id().to_string()), "{e}");
         drop(held);
