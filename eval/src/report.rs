@@ -37,7 +37,7 @@ pub fn write(run: &RunDir, s: &Summary, lc_note: &str) -> Result<()> {
     for (k, h) in &s.head_to_head {
         md.push_str(&format!("| {} | {} | {} | {} | {:.1} | {:.1} | {:+.1} |\n", k.replace("_vs_", " vs "), h.win, h.tie, h.loss, h.win_rate, h.standard_error, h.net));
     }
-    md.push_str(&format!("\nAlpacaEval 2.0 length-controlled win rate: {lc_note}\n"));
+    md.push_str(&format!("\nAlpacaEval 2.0 (length-controlled) {lc_note}\n"));
     md.push_str("\n![win rates](win_rates.png)\n\n## Each model as a judge (held-out EFT, against the grader)\n\n");
     md.push_str("Pairwise accuracy counts judge ties as misses; correlations are per instruction, averaged.\n\n| model | pairwise acc. | 5-best | exact match | Spearman | Kendall τ | judge ties | coverage |\n|---|---|---|---|---|---|---|---|\n");
     for m in models {
