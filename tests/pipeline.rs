@@ -20,7 +20,7 @@ fn smoke_loop_and_eval_write_everything_a_user_reads() {
     assert!(pairs.iter().all(|p| p.chosen_score > p.rejected_score && p.chosen != p.rejected));
     let trl = std::fs::read_to_string(run.path("iter_1/pairs_trl.jsonl")).unwrap();
     let first: serde_json::Value = serde_json::from_str(trl.lines().next().unwrap()).unwrap();
-    assert_eq!(first.as_object().unwrap().keys().collect::<Vec<_>>(), ["chosen", "prompt", "rejected"]);
+    assert_eq!(first.as_object().unwrap().keys().collect::<Vec<_>>(), ["prompt", "chosen", "rejected"]);
     // Same seed and config: the same pairs again (determinism).
     let d2 = fresh_copy();
     let mut cfg2 = smoke_config(d2.path());
