@@ -7,19 +7,18 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelSource {
-    Gguf(PathBuf),
-    Folder(PathBuf),
+    /// A `.gguf` file or a checkpoint folder ([`Checkpoint::load`] tells them apart).
+    Path(PathBuf),
     Hub(String),
 }
 
 impl ModelSource {
-    /// An existing path is a file or folder; `org/name` that is not a path is a hub id.
+    /// A `.gguf` name, an existing path, or anything not shaped `org/name` is a path;
+    /// `org/name` that does not exist here is a hub id.
     pub fn parse(s: &str) -> Self {
         let p = PathBuf::from(s);
-        if p.extension().is_some_and(|e| e == "gguf") {
-            Self::Gguf(p)
-        } else if p.exists() || s.starts_with('.') || s.starts_with('/') || s.split('/').count() != 2 {
-            Self::Folder(p)
+        if p.extension().is_some_and(|e| e == "gguf") || p.exists() || s.starts_with('.') || s.starts_with('/') || s.split('/').count() != 2 {
+            Self::Path(p)
         } else {
             Self::Hub(s.to_string())
         }
@@ -27,8 +26,7 @@ impl ModelSource {
 
     pub fn load(&self, dtype: DType, dev: &Device) -> Result<Checkpoint> {
         match self {
-            Self::Gguf(p) => crate::gguf::load(p, dtype, dev),
-            Self::Folder(p) => Checkpoint::load(p, dtype, dev),
+            Self::Path(p) => Checkpoint::load(p, dtype, dev),
             Self::Hub(id) => Checkpoint::load(&HubModel::new(id).snapshot_dir()?, dtype, dev),
         }
     }
@@ -40,9 +38,9 @@ mod tests {
 
     #[test]
     fn sources_are_told_apart() {
-        assert_eq!(ModelSource::parse("models/x.gguf"), ModelSource::Gguf("models/x.gguf".into()));
+        assert_eq!(ModelSource::parse("models/x.gguf"), ModelSource::Path("models/x.gguf".into()));
         assert_eq!(ModelSource::parse("HuggingFaceTB/SmolLM2-135M-Instruct"), ModelSource::Hub("HuggingFaceTB/SmolLM2-135M-Instruct".into()));
-        assert_eq!(ModelSource::parse("runs/default/m1"), ModelSource::Folder("runs/default/m1".into()));
-        assert_eq!(ModelSource::parse("./org/name"), ModelSource::Folder("./org/name".into()));
+        assert_eq!(ModelSource::parse("runs/default/m1"), ModelSource::Path("runs/default/m1".into()));
+        assert_eq!(ModelSource::parse("./org/name"), ModelSource::Path("./org/name".into()));
     }
 }

@@ -64,6 +64,14 @@ pub fn checkpoint_identity(path: &std::path::Path, prompt: &engine::judge::Judge
     )
 }
 
+/// A checkpoint judge as `srlm-eval` runs one (sampling at temperature 0.7, top-p 0.9,
+/// 64 tokens), named by [`checkpoint_identity`].
+pub fn checkpoint_spec(path: &std::path::Path, prompt: engine::judge::JudgePrompt, scoring: engine::judge::Scoring, samples: usize) -> engine::judge::ModelJudgeSpec {
+    let params = engine::SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, stop: vec![] };
+    let name = checkpoint_identity(path, &prompt, scoring, samples, &params);
+    engine::judge::ModelJudgeSpec { name, prompt, scoring, samples, params, seed: 0, batch_size: 16 }
+}
+
 /// Wraps a judge with an on-disk cache keyed by judge name + instruction + response,
 /// so re-running never re-judges.
 pub struct CachedJudge<J: Judge + ?Sized> {

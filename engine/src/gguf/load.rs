@@ -11,8 +11,9 @@ pub fn load(path: &Path, dtype: DType, dev: &Device) -> Result<Checkpoint> {
     let arch = Architecture::from_gguf(&g)?;
     let cfg = config::config(&g, arch)?;
     let tok = tokenizer::tokenizer(&g)?;
-    if tok.vocab_size() < cfg.vocab_size.min(tok.inner.get_vocab_size(false)) {
-        return Err(g.err("tokenizer.ggml.tokens", format!("{} tokens, the model has {}", tok.vocab_size(), cfg.vocab_size)));
+    // A token without an embedding row would index past the table.
+    if tok.vocab_size() > cfg.vocab_size {
+        return Err(g.err("tokenizer.ggml.tokens", format!("{} tokens, but the model embeds {}", tok.vocab_size(), cfg.vocab_size)));
     }
     let tensors = weights::read_all(&mut g, &cfg, arch)?;
     Checkpoint::from_tensors(&cfg, tensors, tok, dtype, dev, path)

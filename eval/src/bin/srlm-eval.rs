@@ -224,9 +224,7 @@ fn main() -> anyhow::Result<()> {
                 }
                 JudgeBackend::Checkpoint { path, prompt, samples, scoring } => {
                     ck = rt.load(&path.to_string_lossy())?;
-                    let params = engine::SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, stop: vec![] };
-                    let name = eval::judges::checkpoint_identity(&path, &prompt, scoring, samples, &params);
-                    engine::judge::model_judge(&ck, engine::judge::ModelJudgeSpec { name, prompt, scoring, samples, params, seed: 0, batch_size: 16 })
+                    engine::judge::model_judge(&ck, eval::judges::checkpoint_spec(&path, prompt, scoring, samples))
                 }
                 JudgeBackend::Remote(cfg) => Box::new(eval::remote::RemoteJudge::new(cfg)?),
             };
@@ -293,8 +291,7 @@ fn main() -> anyhow::Result<()> {
                     let mut judge: Box<dyn engine::judge::Judge> = match backend {
                         eval::judges::JudgeBackend::Checkpoint { path, prompt, samples, scoring } => {
                             ck = rt.load(&path.to_string_lossy())?;
-                            let params = engine::SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, stop: vec![] };
-                            engine::judge::model_judge(&ck, engine::judge::ModelJudgeSpec { name: name.clone(), prompt, scoring, samples, params, seed: 0, batch_size: 8 })
+                            engine::judge::model_judge(&ck, eval::judges::checkpoint_spec(&path, prompt, scoring, samples))
                         }
                         eval::judges::JudgeBackend::Remote(cfg) => Box::new(eval::remote::RemoteJudge::new(cfg)?),
                         other => anyhow::bail!("{}: a `{other:?}` judge cannot score Open Assistant replies (use checkpoint or remote)", j.display()),

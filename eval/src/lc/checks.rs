@@ -5,7 +5,7 @@
 //!   as AlpacaEval fits a new model, beside the published LC and coefficients.
 use super::fit::{LcContext, LcInput, LcRow};
 use super::Glm;
-use crate::leaderboard::read_csv;
+use crate::leaderboard::{csv_field, read_csv};
 use crate::winrate::win_rate;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
@@ -129,14 +129,6 @@ pub fn refit(dir: &Path, inputs: &[LcInput], ctx: &LcContext) -> Result<Vec<Chec
     Ok(out)
 }
 
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// CSV with `model,ours,published,distance`, then the extra columns a check has.
 pub fn to_csv(rows: &[CheckRow]) -> String {
     let refit = rows.iter().any(|r| r.fitted.is_some());
@@ -146,7 +138,7 @@ pub fn to_csv(rows: &[CheckRow]) -> String {
     }
     s.push_str(",note\n");
     for r in rows {
-        s.push_str(&format!("{},{},{},{}", field(&r.model), r.ours, r.published, r.distance));
+        s.push_str(&format!("{},{},{},{}", csv_field(&r.model), r.ours, r.published, r.distance));
         if refit {
             let (wo, wp) = r.win_rate.unwrap_or((f64::NAN, f64::NAN));
             let nan = Glm { length: f64::NAN, difficulty: f64::NAN, bias: f64::NAN };
@@ -154,7 +146,7 @@ pub fn to_csv(rows: &[CheckRow]) -> String {
             let p = p.unwrap_or(nan);
             s.push_str(&format!(",{wo},{wp},{c},{},{},{},{},{},{}", g.length, g.difficulty, g.bias, p.length, p.difficulty, p.bias));
         }
-        s.push_str(&format!(",{}\n", field(&r.note)));
+        s.push_str(&format!(",{}\n", csv_field(&r.note)));
     }
     s
 }
