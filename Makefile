@@ -15,7 +15,7 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers clean-run notebooks
+.PHONY: fuzz build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers clean-run notebooks
 
 # Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
@@ -33,8 +33,9 @@ iterate: build
 eval: build
 	$(BIN)/srlm-eval run --name $(RUN)
 
-## All tests, optimised build (tests train small models).
+## All tests, optimised build (tests train small models; tests/bad_input.rs runs the binaries).
 test:
+	$(CARGO) build --release --bins -p trainer -p eval
 	$(CARGO) test --release --workspace
 
 ## AlpacaEval leaderboard from alpaca_eval's results/ folder.
@@ -118,3 +119,21 @@ notebooks: build .tools/bin/evcxr_jupyter .nbvenv/.ok
 	python3 -m venv .nbvenv
 	.nbvenv/bin/pip install -q nbconvert
 	touch $@
+
+## cargo-fuzz on every reader of outside text (opt-in; needs a nightly toolchain and cargo-fuzz,
+## installed here if missing): judge verdicts, run records, configs, AlpacaEval and IFEval files,
+## FUZZ_SECS seconds each (default 600), from the committed seeds in fuzz/corpus/ plus what earlier
+## runs found (target/fuzz/corpus/). A crash stops with its input in fuzz/artifacts/<target>/.
+FUZZ_SECS ?= 600
+FUZZ_TOOLCHAIN ?= nightly
+FUZZ_TARGETS ?= judge_verdicts run_records run_config alpaca_files ifeval_files
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked --version 0.13.2
+	mkdir -p target/fuzz
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p ../target/fuzz/corpus/$$t && \
+	  cargo +$(FUZZ_TOOLCHAIN) fuzz run -s none --target-dir ../target/fuzz-build $$t ../target/fuzz/corpus/$$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECS) -rss_limit_mb=4096 -print_final_stats=1 > ../target/fuzz/$$t.log 2>&1; rc=$$?; \
+	  echo "== $$t ($(FUZZ_SECS) s): exit $$rc"; grep -E "^#[0-9]+ +DONE|number_of_executed|new_units|peak_rss|SUMMARY|panicked" ../target/fuzz/$$t.log; \
+	  test $$rc -eq 0 || exit 1; \
+	done

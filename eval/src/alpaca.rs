@@ -71,8 +71,13 @@ pub struct Annotation {
 /// Reads a JSON array file; a bad element is reported with its index and the field.
 pub fn read_json_array<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_json_array(&text, path)
+}
+
+/// JSON-array text read from `path` (named in errors).
+pub fn parse_json_array<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<Vec<T>> {
     let values: Vec<serde_json::Value> =
-        serde_json::from_str(&text).map_err(|e| Error::Parse { path: path.into(), loc: format!("line {}", e.line()), msg: e.to_string() })?;
+        serde_json::from_str(text).map_err(|e| Error::Parse { path: path.into(), loc: format!("line {}", e.line()), msg: e.to_string() })?;
     values
         .into_iter()
         .enumerate()

@@ -18,6 +18,19 @@ pub struct GradeStats {
 }
 
 /// Overall (key `all`) and per family.
+/// [`grade_outputs`] on files: AlpacaEval-format outputs and world prompts (JSONL); an
+/// output whose instruction is not among the prompts is an error naming the file and element.
+pub fn grade_files(outputs: &std::path::Path, prompts: &std::path::Path) -> Result<BTreeMap<String, GradeStats>> {
+    let outs: Vec<ModelOutput> = crate::alpaca::read_json_array(outputs)?;
+    let recs: Vec<PromptRecord> = trainer::rundir::read_jsonl(prompts)?;
+    let known: std::collections::HashSet<&str> = recs.iter().filter(|p| p.task.is_some()).map(|p| p.instruction.as_str()).collect();
+    if let Some(i) = outs.iter().position(|o| !known.contains(o.instruction.as_str())) {
+        let head: String = outs[i].instruction.chars().take(60).collect();
+        return Err(Error::Parse { path: outputs.into(), loc: format!("element {i}"), msg: format!("instruction {head:?} is not one of the world's prompts in {}", prompts.display()) });
+    }
+    grade_outputs(&outs, &recs)
+}
+
 pub fn grade_outputs(outputs: &[ModelOutput], prompts: &[PromptRecord]) -> Result<BTreeMap<String, GradeStats>> {
     let tasks: HashMap<&str, &world::Task> = prompts.iter().filter_map(|p| p.task.as_ref().map(|t| (p.instruction.as_str(), t))).collect();
     let mut sums: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();

@@ -7,7 +7,7 @@ use world::Task;
 
 /// Which judge evaluates, chosen by config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "type")]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
 pub enum JudgeBackend {
     /// The world's programmatic grader (the embedded default's ground truth).
     Grader,
@@ -24,6 +24,75 @@ pub enum JudgeBackend {
     CheckpointPairwise { path: std::path::PathBuf },
     /// An OpenAI-compatible chat-completions endpoint.
     Remote(crate::remote::RemoteConfig),
+}
+
+impl JudgeBackend {
+    /// Reads a judge TOML file (a `[judge]` table); a value of the wrong type names its key,
+    /// and the judge is validated before any work.
+    pub fn read(path: &std::path::Path) -> crate::Result<Self> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            judge: JudgeBackend,
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+        let f: File = serde_path_to_error::deserialize(toml::Deserializer::new(&text)).map_err(|e| {
+            let line = e.inner().span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            crate::Error::Parse { path: path.into(), loc: format!("line {line}, key `{}`", e.path()), msg: e.inner().message().to_string() }
+        })?;
+        f.judge.validate().map_err(|m| crate::Error::Parse { path: path.into(), loc: "[judge]".into(), msg: m })?;
+        Ok(f.judge)
+    }
+
+    /// Every field in its range; an error names the key, the value and what is allowed.
+    pub fn validate(&self) -> Result<(), String> {
+        let bad = |k: &str, v: &dyn std::fmt::Display, allowed: &str| Err(format!("`judge.{k}` = {v}: {allowed}"));
+        let prompt = |p: &engine::judge::JudgePrompt| -> Result<(), String> {
+            let t = p.template().map_err(|e| format!("`judge.prompt`: {e}"))?;
+            match engine::judge::JudgePrompt::missing_placeholder(&t) {
+                Some(ph) => bad("prompt", &format!("{p:?}"), &format!("the template must contain {ph}")),
+                None => Ok(()),
+            }
+        };
+        match self {
+            JudgeBackend::Grader => Ok(()),
+            JudgeBackend::Checkpoint { path, prompt: p, samples, .. } => {
+                if !path.exists() {
+                    return bad("path", &path.display(), "no such checkpoint folder or GGUF file");
+                }
+                if !(1..=64).contains(samples) {
+                    return bad("samples", samples, "must be in 1..=64");
+                }
+                prompt(p)
+            }
+            JudgeBackend::CheckpointPairwise { path } if !path.exists() => bad("path", &path.display(), "no such checkpoint folder or GGUF file"),
+            JudgeBackend::CheckpointPairwise { .. } => Ok(()),
+            JudgeBackend::Remote(r) => {
+                if !(r.base_url.starts_with("http://") || r.base_url.starts_with("https://")) {
+                    return bad("base_url", &format!("{:?}", r.base_url), "must start with http:// or https://");
+                }
+                if r.model.trim().is_empty() {
+                    return bad("model", &"\"\"", "must name the server's model");
+                }
+                if !(1..=64).contains(&r.samples) {
+                    return bad("samples", &r.samples, "must be in 1..=64");
+                }
+                if !(r.temperature.is_finite() && (0.0..=2.0).contains(&r.temperature)) {
+                    return bad("temperature", &r.temperature, "must be a finite number in [0, 2]");
+                }
+                if !(1..=1_000_000).contains(&r.max_tokens) {
+                    return bad("max_tokens", &r.max_tokens, "must be in 1..=1000000");
+                }
+                if !(1..=86_400).contains(&r.timeout_secs) {
+                    return bad("timeout_secs", &r.timeout_secs, "must be in 1..=86400");
+                }
+                if r.retries > 100 {
+                    return bad("retries", &r.retries, "must be in 0..=100");
+                }
+                prompt(&r.prompt)
+            }
+        }
+    }
 }
 
 /// The world's grader as a judge: knows the task behind each instruction.
@@ -119,17 +188,21 @@ impl<J: Judge + ?Sized> Judge for CachedJudge<J> {
         }
         let fresh = self.inner.judge(&missing);
         let mut failed: HashMap<String, JudgeFailure> = HashMap::new();
+        let mut added = 0;
         for ((i, r), res) in missing.iter().zip(fresh) {
             match res {
                 Ok(j) => {
                     self.cache.insert(key(&name, i, r), j);
+                    added += 1;
                 }
                 Err(e) => {
                     failed.insert(key(&name, i, r), e);
                 }
             }
         }
-        if let Err(e) = self.save() {
+        // Failures are never cached, so a cache with nothing new is left as it was.
+        if added == 0 {
+        } else if let Err(e) = self.save() {
             tracing::warn!("judgment cache {} not saved: {e}", self.path.display());
         }
         items

@@ -96,6 +96,11 @@ pub(crate) fn csv_field(s: &str) -> String {
 /// Parses a CSV file into header and rows (quoted fields supported).
 pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_csv(&text, path)
+}
+
+/// CSV text read from `path` (named in errors) into header and rows.
+pub fn parse_csv(text: &str, path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let mut rows = vec![];
     let mut field = String::new();
     let mut row = vec![];

@@ -161,6 +161,23 @@ fn self_judge(run: &RunDir, t: usize) -> Result<(JudgeMetrics, BTreeMap<String, 
 
 /// Runs the whole evaluation of a run and writes `eval/summary.json`, AlpacaEval files,
 /// plots and `eval/report.md`.
+/// Evaluates the run `name` under `runs_dir` with the config it was made with: the name
+/// must be one safe folder name, the folder must exist and hold a valid `config.toml`,
+/// and no other process may be using it.
+pub fn evaluate_named(runs_dir: &std::path::Path, name: &str) -> Result<(RunDir, Summary)> {
+    trainer::config_check::check_run_name(name)?;
+    let run = RunDir::new(runs_dir, name);
+    if !run.root.is_dir() {
+        return Err(crate::Error::Invalid(format!("no run folder {}; run `make iterate RUN={name}` first", run.root.display())));
+    }
+    let _lock = run.lock()?;
+    let cfg_path = run.path("config.toml");
+    let text = std::fs::read_to_string(&cfg_path).map_err(|e| crate::Error::io(&cfg_path, e))?;
+    let cfg = RunConfig::resolve_text(trainer::Profile::Default, Some((&cfg_path, &text)), &[])?;
+    let s = evaluate(&run, &cfg)?;
+    Ok((run, s))
+}
+
 pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
     trainer::parallel::one_thread_per_job();
     let prompts: Vec<PromptRecord> = run.read_jsonl("seed/test_prompts.jsonl")?;

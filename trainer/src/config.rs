@@ -340,10 +340,19 @@ impl RunConfig {
     /// Profile, then the TOML file, then `key.path=value` overrides (values in TOML syntax;
     /// bare words are strings). Unknown keys are errors that name the key.
     pub fn resolve(profile: Profile, file: Option<&Path>, overrides: &[String]) -> Result<Self> {
+        let text = match file {
+            Some(f) => Some(std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?),
+            None => None,
+        };
+        Self::resolve_text(profile, file.zip(text.as_deref()), overrides)
+    }
+
+    /// [`resolve`](Self::resolve) with the TOML file's text already read (`(path, text)`;
+    /// the path names it in errors).
+    pub fn resolve_text(profile: Profile, file: Option<(&Path, &str)>, overrides: &[String]) -> Result<Self> {
         let base = toml::Value::try_from(Self::profile(profile)).map_err(|e| Error::Config(e.to_string()))?;
         let mut tree = base;
-        if let Some(f) = file {
-            let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+        if let Some((f, text)) = file {
             let v: toml::Value = text.parse::<toml::Table>().map(toml::Value::Table).map_err(|e| Error::Parse {
                 path: f.into(),
                 line: e.span().map_or(0, |s| text[..s.start].lines().count().max(1)),
@@ -361,7 +370,10 @@ impl RunConfig {
             set_path(&mut tree, key.trim(), val)?;
         }
         let text = toml::to_string(&tree).map_err(|e| Error::Config(e.to_string()))?;
-        let cfg: Self = toml::from_str(&text).map_err(|e| Error::Config(format!("{}{}", e.message(), file.map(|f| format!(" (in {} or overrides)", f.display())).unwrap_or_default())))?;
+        let cfg: Self = serde_path_to_error::deserialize(toml::Deserializer::new(&text)).map_err(|e| {
+            let at = file.map(|(f, _)| format!(" (in {} or overrides)", f.display())).unwrap_or_default();
+            Error::Config(format!("`{}`: {}{at}", e.path(), e.inner().message()))
+        })?;
         cfg.validate()?;
         Ok(cfg)
     }

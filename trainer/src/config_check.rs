@@ -98,10 +98,8 @@ impl RunConfig {
         real("judge.top_p", j.top_p, 0.0, 1.0, true)?;
         count("judge.max_new_tokens", j.max_new_tokens, 1, m.max_len - 1)?;
         let template = j.prompt.template().map_err(|e| Error::Config(format!("`judge.prompt`: {e}")))?;
-        for ph in ["{instruction}", "{response}"] {
-            if !template.contains(ph) {
-                return Err(bad("judge.prompt", format!("{:?}", j.prompt), &format!("the template must contain {ph}")));
-            }
+        if let Some(ph) = engine::judge::JudgePrompt::missing_placeholder(&template) {
+            return Err(bad("judge.prompt", format!("{:?}", j.prompt), &format!("the template must contain {ph}")));
         }
         check_train("sft", &self.sft)?;
         let i = &self.iterate;

@@ -111,7 +111,8 @@ pub fn make_prompts(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split) -> 
 
 /// Writes `seed/`: tokenizer, IFT and EFT (train, valid, eval) and test prompts. Idempotent.
 pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
-    if run.is_done("seed/seed") {
+    let made_by = crate::provenance::stages::seed(cfg)?;
+    if run.stage("seed/seed", &made_by)? {
         return Ok(());
     }
     let w = &cfg.world;
@@ -149,7 +150,7 @@ pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         "ift": ift.len(), "eft_train": eft.len(), "eft_eval": eft_eval.len(), "test_prompts": test.len(),
         "eft_train_scores": hist(&eft), "eft_eval_scores": hist(&eft_eval),
     }))?;
-    run.mark_done("seed/seed")
+    run.finish("seed/seed", &made_by)
 }
 
 #[cfg(test)]

@@ -49,6 +49,13 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
 /// `cfg` (the new run's config, saved as its `config.toml`). Refused when `src` has not
 /// finished SFT or trained it with another recipe. The folder appears whole or not at all.
 pub fn fork_after_sft(src: &RunDir, dst: &RunDir, cfg: &RunConfig) -> Result<()> {
+    if let Some(name) = src.root.file_name() {
+        crate::config_check::check_run_name(&name.to_string_lossy())?;
+    }
+    if !src.root.is_dir() {
+        return Err(Error::Stage(format!("no run folder {} to fork from", src.root.display())));
+    }
+    let _held = src.lock()?;
     if !src.is_done("m1") || !src.is_done("sft_baseline") {
         return Err(Error::Stage(format!("{} has not finished SFT; run `srlm sft` on it first", src.root.display())));
     }

@@ -6,6 +6,7 @@ use crate::pairs;
 use crate::rundir::RunDir;
 use crate::selfjudge::{self, Judged};
 use crate::train::Metrics;
+use crate::provenance::{digest_path, stages};
 use crate::{dpo, prompts, stage, Error, Result};
 use engine::Checkpoint;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,8 @@ pub fn prepare(cfg: &RunConfig, run: &RunDir) -> Result<()> {
             )));
         }
     }
+    // What is done must have been made by this config (the file may have been lost).
+    crate::provenance::stages::check_sft_done(cfg, run)?;
     crate::parallel::one_thread_per_job();
     run.write_bytes("config.toml", text.as_bytes())
 }
@@ -91,8 +94,10 @@ pub fn loop_seed(run_seed: u64, offset: u64, t: usize) -> u64 {
     run_seed.wrapping_add(offset.wrapping_mul(1_000_003)).wrapping_add(1000 * t as u64)
 }
 
-/// Turns M_t into M_{t+1}: prompts, candidates, self-judging, pairs, DPO.
-pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary> {
+/// Turns M_t into M_{t+1}: prompts, candidates, self-judging, pairs, DPO. `m_t` is M_t's
+/// digest ([`digest_path`] of its folder), recorded in each stage's provenance; the caller
+/// marks `m{t+1}` done with [`stages::dpo`] once it has saved the summary.
+pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize, m_t: &str) -> Result<IterSummary> {
     let it = run.iter(t);
     let f = |name: &str| format!("{it}/{name}");
     let seed = loop_seed(cfg.seed, cfg.iterate.seed, t);
@@ -107,7 +112,8 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary>
     };
 
     // 1. New prompts by self-instruction.
-    if !run.is_done(&f("prompts")) {
+    let by = stages::prompts(cfg, run, t, m_t)?;
+    if !run.stage(&f("prompts"), &by)? {
         let seed_ins: Vec<String> = run.read_jsonl::<IftExample>("seed/ift.jsonl")?.into_iter().map(|e| e.instruction).collect();
         let mut earlier = vec![];
         for s in 1..t {
@@ -116,7 +122,7 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary>
         let (prompts, stats) = prompts::new_prompts(ic, &cfg.world, &model, &seed_ins, &earlier, seed)?;
         run.write_jsonl(&f("prompts.jsonl"), &prompts)?;
         run.write_json(&f("prompt_stats.json"), &stats)?;
-        run.mark_done(&f("prompts"))?;
+        run.finish(&f("prompts"), &by)?;
     }
     let prompts: Vec<PromptRecord> = run.read_jsonl(&f("prompts.jsonl"))?;
     let stats: prompts::PromptStats = run.read_json(&f("prompt_stats.json"))?;
@@ -125,20 +131,22 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary>
     lap(&mut sum, "prompts");
 
     // 2. Candidates from M_t.
-    let sets: Vec<CandidateSet> = if run.is_done(&f("candidates")) {
+    let by = stages::candidates(cfg, run, t, m_t)?;
+    let sets: Vec<CandidateSet> = if run.stage(&f("candidates"), &by)? {
         run.read_jsonl(&f("candidates.jsonl"))?
     } else {
         let sets = stage::chunked(run, &f("candidates"), "candidates", &prompts, ic.batch_size, workers, |_, xs| {
             candidates::sample(&model, xs, ic, seed)
         })?;
         run.write_jsonl(&f("candidates.jsonl"), &sets)?;
-        run.mark_done(&f("candidates"))?;
+        run.finish(&f("candidates"), &by)?;
         sets
     };
     lap(&mut sum, "candidates");
 
     // 3. M_t judges its own candidates.
-    let judged: Vec<Judged> = if run.is_done(&f("judgments")) {
+    let by = stages::judgments(cfg, run, t, m_t)?;
+    let judged: Vec<Judged> = if run.stage(&f("judgments"), &by)? {
         run.read_jsonl(&f("judgments.jsonl"))?
     } else {
         let per_chunk = (ic.batch_size / ic.n_candidates.max(1)).max(1);
@@ -146,7 +154,7 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary>
             selfjudge::judge(&model, xs, &cfg.judge, ic.batch_size, seed)
         })?;
         run.write_jsonl(&f("judgments.jsonl"), &j)?;
-        run.mark_done(&f("judgments"))?;
+        run.finish(&f("judgments"), &by)?;
         j
     };
     lap(&mut sum, "self-judge");
@@ -198,6 +206,7 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize) -> Result<IterSummary>
             valid_pairs.len()
         )));
     }
+    run.stage(&format!("m{}", t + 1), &stages::dpo(cfg, run, t, m_t)?)?;
     let max_len = cfg.model.max_len;
     let bs = cfg.dpo.train.batch_size;
     let train_ref = stage::chunked(run, &f("ref_logps_train"), "reference", &train_pairs, bs * 4, workers, |_, xs| {
@@ -265,10 +274,21 @@ pub fn run(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     for t in 1..=cfg.iterate.iterations {
         let next = format!("m{}", t + 1);
         let summary_path = format!("{}/summary.json", run.iter(t));
-        if !run.is_done(&next) {
-            let s = iteration(cfg, run, t)?;
+        let m_t = digest_path(&run.model(t))?;
+        if run.is_done(&next) {
+            // Done: each stage's record must still match what this run would use.
+            for (stage, by) in [
+                (format!("{}/prompts", run.iter(t)), stages::prompts(cfg, run, t, &m_t)?),
+                (format!("{}/candidates", run.iter(t)), stages::candidates(cfg, run, t, &m_t)?),
+                (format!("{}/judgments", run.iter(t)), stages::judgments(cfg, run, t, &m_t)?),
+                (next.clone(), stages::dpo(cfg, run, t, &m_t)?),
+            ] {
+                run.stage(&stage, &by)?;
+            }
+        } else {
+            let s = iteration(cfg, run, t, &m_t)?;
             run.write_json(&summary_path, &s)?;
-            run.mark_done(&next)?;
+            run.finish(&next, &stages::dpo(cfg, run, t, &m_t)?)?;
         }
         let s: IterSummary = run.read_json(&summary_path)?;
         eprint!("{}", render_summary(&s));

@@ -14,6 +14,7 @@ pub mod iterate;
 pub mod pairs;
 pub mod parallel;
 pub mod prompts;
+pub mod provenance;
 pub mod rundir;
 pub mod selfjudge;
 pub mod sft;

@@ -2,6 +2,7 @@
 //!
 //! Layout: `config.toml`, `seed/` (tokenizer and seed data), `m1/`, `sft_baseline/`
 //! (checkpoints), `work/` (resumable state), `iter_<t>/` (one per iteration).
+use crate::provenance::Provenance;
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -93,17 +94,67 @@ impl RunDir {
         serde_json::from_str(&text).map_err(|e| Error::Parse { path: p, line: e.line(), msg: e.to_string() })
     }
 
-    /// Whether a stage finished (its marker file exists).
+    /// Whether a stage finished (its marker file exists), whatever made it.
     pub fn is_done(&self, stage: &str) -> bool {
         self.path(&format!("{stage}.done")).exists()
     }
-    pub fn mark_done(&self, stage: &str) -> Result<()> {
-        self.write_bytes(&format!("{stage}.done"), b"")
+
+    /// Whether `stage` is done, made by `now`; when not, records that it begins with `now`.
+    /// Refused, saying what changed, when the stage was finished or begun (partial output
+    /// kept for resuming) with other config values or inputs. A marker from before
+    /// provenance was recorded (empty) counts as done, with a warning.
+    pub fn stage(&self, stage: &str, now: &Provenance) -> Result<bool> {
+        for (suffix, what) in [("done", "made"), ("begun", "begun")] {
+            let rel = format!("{stage}.{suffix}");
+            if !self.exists(&rel) {
+                continue;
+            }
+            let p = self.path(&rel);
+            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+            if text.trim().is_empty() {
+                tracing::warn!("{}: made before stages recorded their inputs; reused unchecked", p.display());
+                return Ok(suffix == "done");
+            }
+            let was: Provenance = serde_json::from_str(&text).map_err(|e| Error::Parse { path: p.clone(), line: e.line(), msg: e.to_string() })?;
+            let changes = now.changes(&was);
+            if !changes.is_empty() {
+                return Err(Error::Stage(format!(
+                    "{stage} in {} was {what} from other inputs than this run would use now:\n  {}\n\
+                     Resuming would mix them. Use another --name, or restore what changed, or delete {} and what follows it to redo it.",
+                    self.root.display(),
+                    changes.join("\n  "),
+                    stage
+                )));
+            }
+            if suffix == "done" {
+                return Ok(true);
+            }
+            tracing::info!("stage {stage} resumes");
+            return Ok(false);
+        }
+        self.write_json(&format!("{stage}.begun"), now)?;
+        tracing::info!("stage {stage} begins");
+        Ok(false)
+    }
+
+    /// Marks `stage` done, made by `by` (its `.done` marker holds the record).
+    pub fn finish(&self, stage: &str, by: &Provenance) -> Result<()> {
+        self.write_json(&format!("{stage}.done"), by)?;
+        let begun = self.path(&format!("{stage}.begun"));
+        match std::fs::remove_file(&begun) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(&begun, e)),
+            _ => Ok(()),
+        }
     }
 }
 
 pub fn read_jsonl<T: DeserializeOwned>(p: &Path) -> Result<Vec<T>> {
     let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+    parse_jsonl(&text, p)
+}
+
+/// JSONL text read from `p` (named in errors); blank lines are skipped.
+pub fn parse_jsonl<T: DeserializeOwned>(text: &str, p: &Path) -> Result<Vec<T>> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())

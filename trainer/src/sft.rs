@@ -1,6 +1,7 @@
 //! Supervised fine-tuning: cross-entropy on response tokens only.
 //! M1 trains on IFT + EFT; the SFT baseline on IFT only.
 use crate::config::RunConfig;
+use crate::provenance::stages;
 use crate::rundir::RunDir;
 use crate::train::{train, Metrics, Progress};
 use crate::Result;
@@ -132,11 +133,13 @@ pub fn run_sft(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     let eft_valid = encode_eft(&tok, &run.read_jsonl("seed/eft_valid.jsonl")?)?;
     // One after the other, each using every core through data parallelism. The
     // baseline comes first: its own responses become part of M1's judge training data.
-    if !run.is_done("sft_baseline") {
+    let made_by = stages::sft_baseline(cfg, run)?;
+    if !run.stage("sft_baseline", &made_by)? {
         train_sft(cfg, run, "sft_baseline", ift.clone(), ift_valid.clone())?;
-        run.mark_done("sft_baseline")?;
+        run.finish("sft_baseline", &made_by)?;
     }
-    if !run.is_done("seed/eft_mixed") {
+    let made_by = stages::eft_mixed(cfg, run)?;
+    if !run.stage("seed/eft_mixed", &made_by)? {
         let pool: Vec<EftExample> = run.read_jsonl("seed/eft_train.jsonl")?;
         let mixed = if cfg.data.eft_model_fraction > 0.0 {
             let from_model = model_eft(cfg, run)?;
@@ -145,14 +148,15 @@ pub fn run_sft(cfg: &RunConfig, run: &RunDir) -> Result<()> {
             pool.into_iter().take(cfg.data.eft_train).collect()
         };
         run.write_jsonl("seed/eft_train_mixed.jsonl", &mixed)?;
-        run.mark_done("seed/eft_mixed")?;
+        run.finish("seed/eft_mixed", &made_by)?;
     }
-    if !run.is_done("m1") {
+    let made_by = stages::m1(cfg, run)?;
+    if !run.stage("m1", &made_by)? {
         let eft = encode_eft(&tok, &run.read_jsonl("seed/eft_train_mixed.jsonl")?)?;
         let train_data: Pairs = ift.iter().chain(eft.iter()).cloned().collect();
         let valid: Pairs = ift_valid.iter().chain(eft_valid.iter()).cloned().collect();
         train_sft(cfg, run, "m1", train_data, valid)?;
-        run.mark_done("m1")?;
+        run.finish("m1", &made_by)?;
     }
     Ok(())
 }

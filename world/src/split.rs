@@ -12,7 +12,7 @@ pub enum Split {
 
 /// How prompts and families are divided.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SplitConfig {
     /// Percent of each family's prompts in the validation split.
     pub valid_percent: u8,

@@ -27,6 +27,12 @@ impl JudgePrompt {
         }
     }
 
+    /// The placeholder a template lacks (`{instruction}` or `{response}`), if any: without
+    /// them every judge prompt would be the same text.
+    pub fn missing_placeholder(template: &str) -> Option<&'static str> {
+        ["{instruction}", "{response}"].into_iter().find(|ph| !template.contains(ph))
+    }
+
     /// The judge's instruction for one (instruction, response) pair.
     pub fn render(&self, instruction: &str, response: &str) -> crate::Result<String> {
         Ok(fill(&self.template()?, instruction, response))

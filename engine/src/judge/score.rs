@@ -14,8 +14,7 @@ pub enum ScoreError {
 /// Parses the last `Score: N` of `text` (case-insensitive; markdown such as
 /// `**Score:** 4` and forms `4/5` and `4.5` accepted) into a value in `0..=max`.
 pub fn parse_score(text: &str, max: f64) -> Result<f64, ScoreError> {
-    let lower = text.to_lowercase();
-    let at = lower.rfind("score:").or_else(|| lower.rfind("score**:")).ok_or(ScoreError::Missing)?;
+    let at = rfind_ascii_ci(text, "score:").or_else(|| rfind_ascii_ci(text, "score**:")).ok_or(ScoreError::Missing)?;
     let rest = &text[at..];
     let rest = &rest[rest.find(':').map_or(0, |i| i + 1)..];
     let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '*' || c == '_' || c == '`');
@@ -25,12 +24,12 @@ pub fn parse_score(text: &str, max: f64) -> Result<f64, ScoreError> {
         let token: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
         return Err(ScoreError::NotNumeric(token));
     }
-    let value: f64 = num.parse().map_err(|_| ScoreError::NotNumeric(num.to_string()))?;
+    let value: f64 = num.parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| ScoreError::NotNumeric(num.to_string()))?;
     // "4/5": the denominator must be the scale's maximum.
     let after = rest[num.len()..].trim_start();
     if let Some(den) = after.strip_prefix('/') {
         let den: String = den.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
-        let d: f64 = den.parse().map_err(|_| ScoreError::NotNumeric(format!("{num}/{den}")))?;
+        let d: f64 = den.parse().ok().filter(|d: &f64| d.is_finite()).ok_or_else(|| ScoreError::NotNumeric(format!("{num}/{den}")))?;
         if d <= 0.0 || value > d {
             return Err(ScoreError::OutOfRange(value, d));
         }
@@ -44,14 +43,22 @@ pub fn parse_score(text: &str, max: f64) -> Result<f64, ScoreError> {
 
 /// Parses the last `Preferred: A|B` of a pairwise judgment; `true` means A.
 pub fn parse_preference(text: &str) -> Result<bool, ScoreError> {
-    let lower = text.to_lowercase();
-    let at = lower.rfind("preferred:").ok_or(ScoreError::Missing)?;
+    let at = rfind_ascii_ci(text, "preferred:").ok_or(ScoreError::Missing)?;
     let rest = text[at + "preferred:".len()..].trim_start_matches(|c: char| c.is_whitespace() || c == '*');
     match rest.chars().next().map(|c| c.to_ascii_uppercase()) {
         Some('A') => Ok(true),
         Some('B') => Ok(false),
         _ => Err(ScoreError::NotNumeric(rest.chars().take(8).collect())),
     }
+}
+
+/// Byte offset of the last ASCII-case-insensitive occurrence of the ASCII `needle` in
+/// `text`. Offsets are the original text's own (a lower-cased copy can have other byte
+/// lengths, e.g. the Kelvin sign), and always on a character boundary (ASCII bytes never
+/// occur inside a multi-byte character).
+fn rfind_ascii_ci(text: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (text.as_bytes(), needle.as_bytes());
+    (0..=h.len().checked_sub(n.len())?).rev().find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 #[cfg(test)]
@@ -77,6 +84,27 @@ mod tests {
         assert_eq!(parse_score("Score: 7", 5.0), Err(ScoreError::OutOfRange(7.0, 5.0)));
         assert_eq!(parse_score("Score: 6/5", 5.0), Err(ScoreError::OutOfRange(6.0, 5.0)));
         assert_eq!(parse_score("Score:", 5.0), Err(ScoreError::NotNumeric("".into())));
+    }
+
+    /// Characters whose lower case has another byte length before the verdict (the Kelvin
+    /// sign, 3 bytes, lower-cases to `k`, 1 byte) once made the parsers slice off a boundary.
+    #[test]
+    fn offsets_are_the_original_texts() {
+        assert_eq!(parse_score("\u{212A} Score: 4", 5.0), Ok(4.0));
+        assert_eq!(parse_score("\u{212A}\u{212A}\u{212A} SCORE: 2/5", 5.0), Ok(2.0));
+        assert_eq!(parse_preference("\u{212A}\u{212A} Preferred: b"), Ok(false));
+        assert_eq!(parse_preference("İİ preferred: A"), Ok(true));
+        assert_eq!(parse_score("\u{212A}", 5.0), Err(ScoreError::Missing));
+    }
+
+    /// Found by `make fuzz` (judge_verdicts): numbers too long for f64 read as infinity,
+    /// and infinity / infinity made a NaN score.
+    #[test]
+    fn numbers_beyond_f64_are_not_scores() {
+        let huge = "9".repeat(400);
+        assert_eq!(parse_score(&format!("Score: {huge}/{huge}"), 5.0), Err(ScoreError::NotNumeric(huge.clone())));
+        assert_eq!(parse_score(&format!("Score: 1/{huge}"), 5.0), Err(ScoreError::NotNumeric(format!("1/{huge}"))));
+        assert_eq!(parse_score(&format!("Score: {huge}"), 5.0), Err(ScoreError::NotNumeric(huge)));
     }
 
     #[test]

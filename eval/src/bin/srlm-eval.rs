@@ -167,12 +167,7 @@ fn main() -> anyhow::Result<()> {
     let rt = engine::Runtime { device: cli.device, dtype: cli.dtype };
     match cli.cmd {
         Cmd::Run { name, runs_dir } => {
-            let run = trainer::RunDir::new(&runs_dir, &name);
-            let _lock = run.lock()?;
-            let cfg_path = run.path("config.toml");
-            let text = std::fs::read_to_string(&cfg_path).map_err(|e| anyhow::anyhow!("{}: {e} (run `make iterate` first)", cfg_path.display()))?;
-            let cfg: trainer::RunConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", cfg_path.display()))?;
-            let s = eval::run::evaluate(&run, &cfg)?;
+            let (run, s) = eval::run::evaluate_named(&runs_dir, &name)?;
             println!("{}", serde_json::to_string_pretty(&s)?);
             eprintln!("report: {}", run.path("eval/report.md").display());
         }
@@ -193,7 +188,7 @@ fn main() -> anyhow::Result<()> {
             use eval::judges::{CachedJudge, GraderJudge, JudgeBackend};
             let backend: JudgeBackend = match judge {
                 None => JudgeBackend::Grader,
-                Some(p) => read_backend(&p)?,
+                Some(p) => JudgeBackend::read(&p)?,
             };
             let xa: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&a)?;
             let xb: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&b)?;
@@ -245,10 +240,9 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Cmd::Grade { outputs, prompts } => {
-            let outs: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&outputs)?;
-            let recs: Vec<world::records::PromptRecord> = trainer::rundir::read_jsonl(&prompts)?;
+            let stats = eval::grade::grade_files(&outputs, &prompts)?;
             println!("{:16} {:>5} {:>6} {:>8}", "family", "n", "score", "all met");
-            for (f, g) in eval::grade::grade_outputs(&outs, &recs)? {
+            for (f, g) in stats {
                 println!("{f:16} {:5} {:6.2} {:8.3}", g.n, g.score, g.all_met);
             }
         }
@@ -285,7 +279,7 @@ fn main() -> anyhow::Result<()> {
                 let items: Vec<_> = ranked.iter().enumerate().flat_map(|(g, x)| x.replies.iter().map(move |(t, r)| eval::agreement::Item { group: g, gold: -(*r as f64), pred: Some(t.chars().count() as f64) })).collect();
                 println!("length judge on {} Open Assistant reply groups: {:#?}", ranked.len(), eval::agreement::judge_metrics(&items));
                 if let Some(j) = judge {
-                    let backend = read_backend(&j)?;
+                    let backend = eval::judges::JudgeBackend::read(&j)?;
                     let name = format!("{backend:?}");
                     let ck;
                     let mut judge: Box<dyn engine::judge::Judge> = match backend {
@@ -318,12 +312,3 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The `[judge]` table of a TOML file.
-fn read_backend(p: &std::path::Path) -> anyhow::Result<eval::judges::JudgeBackend> {
-    #[derive(serde::Deserialize)]
-    struct F {
-        judge: eval::judges::JudgeBackend,
-    }
-    let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-    Ok(toml::from_str::<F>(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?.judge)
-}

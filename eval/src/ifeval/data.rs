@@ -42,6 +42,11 @@ fn parse_err(path: &Path, loc: String, msg: impl Into<String>) -> Error {
 /// error naming the line, the key, the instruction and the field.
 pub fn read_prompts(path: &Path) -> Result<Vec<Prompt>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_prompts(&text, path)
+}
+
+/// Prompt-file text read from `path` (named in errors).
+pub fn parse_prompts(text: &str, path: &Path) -> Result<Vec<Prompt>> {
     let mut out = vec![];
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let loc = format!("line {}", i + 1);
@@ -66,7 +71,13 @@ pub fn read_prompts(path: &Path) -> Result<Vec<Prompt>> {
 /// Reads a response file into prompt text -> response (a later line wins, as in
 /// Google's dictionary).
 pub fn read_responses(path: &Path) -> Result<HashMap<String, String>> {
-    let rows: Vec<ResponseLine> = trainer::rundir::read_jsonl(path)?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_responses(&text, path)
+}
+
+/// Response-file text read from `path` (named in errors).
+pub fn parse_responses(text: &str, path: &Path) -> Result<HashMap<String, String>> {
+    let rows: Vec<ResponseLine> = trainer::rundir::parse_jsonl(text, path)?;
     Ok(rows.into_iter().map(|r| (r.prompt, r.response)).collect())
 }
 

@@ -148,7 +148,11 @@ fn main() -> anyhow::Result<()> {
     let cfg = RunConfig::resolve(cli.run.profile, cli.run.config.as_deref(), &sets)?;
     let run = RunDir::new(&cfg.runs_dir, &cfg.name);
     // One process per run folder (printing the config needs none).
-    let _lock = if matches!(cli.cmd, Cmd::Config) { None } else { Some(run.lock()?) };
+    // (A fork makes its folder whole by renaming; it holds the run it reads from.)
+    let _lock = match &cli.cmd {
+        Cmd::Config | Cmd::Fork { .. } => None,
+        _ => Some(run.lock()?),
+    };
     match cli.cmd {
         Cmd::Config => print!("{}", cfg.to_toml()?),
         Cmd::Seed => {

@@ -1,0 +1,282 @@
+//! What made a stage's output: the config values and the inputs (files, checkpoints, the
+//! judge prompt's text) it depends on. Recorded in the stage's `.begun` marker when it
+//! starts and its `.done` marker when it ends; a resumed run compares them with what it
+//! would use now and refuses a mismatch, saying what changed, instead of reusing output
+//! made from something else (a deleted `config.toml`, a swapped tokenizer, another M_t).
+use crate::config::RunConfig;
+use crate::rundir::RunDir;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The record of one stage's making.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Config values the stage depends on, by key path (`sft.steps` -> 250).
+    pub config: BTreeMap<String, Value>,
+    /// Inputs by name (a run-folder path, or `judge prompt`) -> SHA-256 of their content.
+    pub inputs: BTreeMap<String, String>,
+}
+
+/// SHA-256 of bytes, hex.
+pub fn digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a file's content, or of a folder's files (names and contents, in name order).
+pub fn digest_path(path: &Path) -> Result<String> {
+    let mut h = Sha256::new();
+    hash_into(&mut h, path, Path::new(""))?;
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn hash_into(h: &mut Sha256, path: &Path, rel: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        let mut names: Vec<_> = std::fs::read_dir(path)
+            .map_err(|e| Error::io(path, e))?
+            .map(|e| e.map(|e| e.file_name()).map_err(|e| Error::io(path, e)))
+            .collect::<Result<_>>()?;
+        names.sort();
+        for n in names {
+            // Temporary files of an interrupted write are not content.
+            if !n.to_string_lossy().contains(".tmp") {
+                hash_into(h, &path.join(&n), &rel.join(&n))?;
+            }
+        }
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        h.update(rel.to_string_lossy().as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(())
+}
+
+impl Provenance {
+    /// Adds a config value under `key`, flattened to one entry per leaf (`sft.steps`, ...).
+    pub fn config<T: Serialize>(mut self, key: &str, v: &T) -> Result<Self> {
+        let v = serde_json::to_value(v).map_err(|e| Error::Config(format!("{key}: {e}")))?;
+        flatten(key, v, &mut self.config);
+        Ok(self)
+    }
+
+    /// Adds a run-folder input (file or folder) by its path relative to the run.
+    pub fn input(mut self, run: &RunDir, rel: &str) -> Result<Self> {
+        self.inputs.insert(rel.to_string(), digest_path(&run.path(rel))?);
+        Ok(self)
+    }
+
+    /// Adds an input known by its digest.
+    pub fn digest(mut self, name: &str, digest: String) -> Self {
+        self.inputs.insert(name.to_string(), digest);
+        self
+    }
+
+    /// What differs from `was` (the record of the earlier making), one line per key or input.
+    pub fn changes(&self, was: &Provenance) -> Vec<String> {
+        let show = |v: Option<&Value>| v.map_or("(absent)".to_string(), |v| v.to_string());
+        let mut out = vec![];
+        let keys: std::collections::BTreeSet<&String> = self.config.keys().chain(was.config.keys()).collect();
+        for k in keys {
+            let (old, new) = (was.config.get(k), self.config.get(k));
+            if old != new {
+                out.push(format!("{k}: {} -> {}", show(old), show(new)));
+            }
+        }
+        let names: std::collections::BTreeSet<&String> = self.inputs.keys().chain(was.inputs.keys()).collect();
+        for n in names {
+            match (was.inputs.get(n), self.inputs.get(n)) {
+                (Some(a), Some(b)) if a != b => out.push(format!("{n}: other content (sha256 {} -> {})", &a[..12.min(a.len())], &b[..12.min(b.len())])),
+                (None, Some(_)) => out.push(format!("{n}: a new input")),
+                (Some(_), None) => out.push(format!("{n}: no longer an input")),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+fn flatten(key: &str, v: Value, out: &mut BTreeMap<String, Value>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, v) in m {
+                flatten(&format!("{key}.{k}"), v, out);
+            }
+        }
+        v => {
+            out.insert(key.to_string(), v);
+        }
+    }
+}
+
+/// The iterate section without `iterations` (more iterations may be asked of a run).
+fn iterate_recipe(cfg: &RunConfig) -> crate::config::IterateConfig {
+    crate::config::IterateConfig { iterations: 0, ..cfg.iterate.clone() }
+}
+
+/// What each stage depends on. Kept to what the stage reads, so that a fork (same SFT,
+/// other loop settings) reuses seed data and SFT models; see [`crate::fork::sft_differences`].
+pub mod stages {
+    use super::*;
+
+    fn judge_prompt(cfg: &RunConfig) -> Result<String> {
+        Ok(digest(cfg.judge.prompt.template()?.as_bytes()))
+    }
+
+    /// `seed/`: the tokenizer and the seed IFT/EFT data.
+    pub fn seed(cfg: &RunConfig) -> Result<Provenance> {
+        Ok(Provenance::default()
+            .config("seed", &cfg.seed)?
+            .config("world", &cfg.world)?
+            .config("data", &cfg.data)?
+            .config("model.vocab_size", &cfg.model.vocab_size)?
+            .digest("judge prompt", judge_prompt(cfg)?))
+    }
+
+    fn sft_common(cfg: &RunConfig, run: &RunDir) -> Result<Provenance> {
+        Provenance::default()
+            .config("seed", &cfg.seed)?
+            .config("model", &cfg.model)?
+            .config("sft", &cfg.sft)?
+            .input(run, "seed/tokenizer.json")?
+            .input(run, "seed/ift.jsonl")?
+            .input(run, "seed/ift_valid.jsonl")
+    }
+
+    /// The SFT baseline: IFT only.
+    pub fn sft_baseline(cfg: &RunConfig, run: &RunDir) -> Result<Provenance> {
+        sft_common(cfg, run)
+    }
+
+    /// The EFT training set (seed EFT, mixed with the baseline's own samples if configured).
+    pub fn eft_mixed(cfg: &RunConfig, run: &RunDir) -> Result<Provenance> {
+        let mut p = Provenance::default()
+            .config("seed", &cfg.seed)?
+            .config("data", &cfg.data)?
+            .input(run, "seed/eft_train.jsonl")?;
+        if cfg.data.eft_model_fraction > 0.0 {
+            p = p
+                .config("iterate.max_new_tokens", &cfg.iterate.max_new_tokens)?
+                .config("iterate.batch_size", &cfg.iterate.batch_size)?
+                .input(run, "seed/eft_train_tasks.jsonl")?
+                .input(run, "sft_baseline")?
+                .digest("judge prompt", judge_prompt(cfg)?);
+        }
+        Ok(p)
+    }
+
+    /// M1: IFT + EFT.
+    pub fn m1(cfg: &RunConfig, run: &RunDir) -> Result<Provenance> {
+        sft_common(cfg, run)?.input(run, "seed/eft_valid.jsonl")?.input(run, "seed/eft_train_mixed.jsonl")
+    }
+
+    /// Checks the records of the seed and SFT stages that are done, writing nothing: run
+    /// before a run folder's `config.toml` is (re)written, so that a run whose config file
+    /// was lost resumes only with the config that made it.
+    pub fn check_sft_done(cfg: &RunConfig, run: &RunDir) -> Result<()> {
+        type Spec = fn(&RunConfig, &RunDir) -> Result<Provenance>;
+        let specs: [(&str, Spec); 4] = [
+            ("seed/seed", |c, _| seed(c)),
+            ("sft_baseline", sft_baseline),
+            ("seed/eft_mixed", eft_mixed),
+            ("m1", m1),
+        ];
+        for (stage, spec) in specs {
+            if run.is_done(stage) {
+                run.stage(stage, &spec(cfg, run)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Iteration `t`'s new prompts, made with M_t (`model`: its digest).
+    pub fn prompts(cfg: &RunConfig, run: &RunDir, t: usize, model: &str) -> Result<Provenance> {
+        let mut p = Provenance::default()
+            .config("seed", &cfg.seed)?
+            .config("world", &cfg.world)?
+            .config("iterate", &iterate_recipe(cfg))?
+            .digest(&format!("m{t}"), model.to_string())
+            .input(run, "seed/ift.jsonl")?;
+        for s in 1..t {
+            p = p.input(run, &format!("{}/prompts.jsonl", run.iter(s)))?;
+        }
+        Ok(p)
+    }
+
+    /// Iteration `t`'s candidates.
+    pub fn candidates(cfg: &RunConfig, run: &RunDir, t: usize, model: &str) -> Result<Provenance> {
+        let ic = &cfg.iterate;
+        Provenance::default()
+            .config("seed", &cfg.seed)?
+            .config("iterate.seed", &ic.seed)?
+            .config("iterate.n_candidates", &ic.n_candidates)?
+            .config("iterate.temperature", &ic.temperature)?
+            .config("iterate.top_p", &ic.top_p)?
+            .config("iterate.max_new_tokens", &ic.max_new_tokens)?
+            .config("iterate.batch_size", &ic.batch_size)?
+            .digest(&format!("m{t}"), model.to_string())
+            .input(run, &format!("{}/prompts.jsonl", run.iter(t)))
+    }
+
+    /// Iteration `t`'s self-judgments.
+    pub fn judgments(cfg: &RunConfig, run: &RunDir, t: usize, model: &str) -> Result<Provenance> {
+        let ic = &cfg.iterate;
+        Provenance::default()
+            .config("seed", &cfg.seed)?
+            .config("iterate.seed", &ic.seed)?
+            .config("iterate.n_candidates", &ic.n_candidates)?
+            .config("iterate.batch_size", &ic.batch_size)?
+            .config("judge", &cfg.judge)?
+            .digest("judge prompt", judge_prompt(cfg)?)
+            .digest(&format!("m{t}"), model.to_string())
+            .input(run, &format!("{}/candidates.jsonl", run.iter(t)))
+    }
+
+    /// M_{t+1}: DPO from M_t on iteration `t`'s judgments.
+    pub fn dpo(cfg: &RunConfig, run: &RunDir, t: usize, model: &str) -> Result<Provenance> {
+        Provenance::default()
+            .config("seed", &cfg.seed)?
+            .config("iterate.seed", &cfg.iterate.seed)?
+            .config("model.max_len", &cfg.model.max_len)?
+            .config("dpo", &cfg.dpo)?
+            .digest(&format!("m{t}"), model.to_string())
+            .input(run, &format!("{}/judgments.jsonl", run.iter(t)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_name_each_key_and_input() {
+        let a = Provenance::default().config("sft", &serde_json::json!({"steps": 250, "lr": 0.001})).unwrap().digest("m1", "aa".repeat(32));
+        let mut b = Provenance::default().config("sft", &serde_json::json!({"steps": 300, "lr": 0.001})).unwrap().digest("m1", "bb".repeat(32));
+        assert_eq!(b.changes(&a), ["sft.steps: 250 -> 300", "m1: other content (sha256 aaaaaaaaaaaa -> bbbbbbbbbbbb)"]);
+        assert!(a.changes(&a).is_empty());
+        b = b.digest("seed/ift.jsonl", "cc".into());
+        assert!(b.changes(&a).contains(&"seed/ift.jsonl: a new input".to_string()));
+        assert!(a.changes(&b).contains(&"seed/ift.jsonl: no longer an input".to_string()));
+    }
+
+    #[test]
+    fn a_folder_digest_covers_names_and_contents_but_not_temp_files() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a"), b"1").unwrap();
+        std::fs::write(d.path().join("b"), b"2").unwrap();
+        let h = digest_path(d.path()).unwrap();
+        std::fs::write(d.path().join("b.tmp123"), b"junk").unwrap();
+        assert_eq!(digest_path(d.path()).unwrap(), h);
+        std::fs::write(d.path().join("b"), b"3").unwrap();
+        assert_ne!(digest_path(d.path()).unwrap(), h);
+        std::fs::write(d.path().join("b"), b"2").unwrap();
+        std::fs::rename(d.path().join("b"), d.path().join("c")).unwrap();
+        assert_ne!(digest_path(d.path()).unwrap(), h);
+        // sha256("abc"), FIPS 180-2's example.
+        assert_eq!(digest(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}
