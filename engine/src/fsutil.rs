@@ -18,9 +18,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         }
     }
     let tmp = tmp_path(path);
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        // A full disk, say: the half-written temp file goes, the old file stays.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
@@ -42,7 +48,7 @@ pub fn swap_dir(src: &Path, dst: &Path) -> Result<()> {
 }
 
 /// Whether `name` is one of [`tmp_path`]'s names (`<target>.tmp<pid>`).
-fn is_tmp_name(name: &str) -> bool {
+pub fn is_tmp_name(name: &str) -> bool {
     name.rfind(".tmp").is_some_and(|i| {
         let pid = &name[i + 4..];
         i > 0 && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())

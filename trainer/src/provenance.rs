@@ -43,7 +43,7 @@ fn hash_into(h: &mut Sha256, path: &Path, rel: &Path) -> Result<()> {
         names.sort();
         for n in names {
             // Temporary files of an interrupted write are not content.
-            if !n.to_string_lossy().contains(".tmp") {
+            if !engine::fsutil::is_tmp_name(&n.to_string_lossy()) {
                 hash_into(h, &path.join(&n), &rel.join(&n))?;
             }
         }

@@ -42,11 +42,41 @@ impl PreTokenizer {
         })
     }
 
-    fn wrapper(&self) -> Result<PreTokenizerWrapper> {
+    /// llama.cpp's name (`tokenizer.ggml.pre`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Gpt2 => "gpt2",
+            Self::SmolLm => "smollm",
+            Self::Llama3 => "llama-bpe",
+            Self::Qwen2 => "qwen2",
+        }
+    }
+
+    /// The pre-tokenizer a Hugging Face tokenizer's `pre_tokenizer` JSON is, with whether
+    /// it puts a space before the text (`add_prefix_space`); `None` if it is none of these.
+    pub fn detect(pre: &serde_json::Value) -> Option<(Self, bool)> {
+        let byte_level = |v: &serde_json::Value| v["type"] == "ByteLevel";
+        let prefix = |v: &serde_json::Value| v["add_prefix_space"] == true;
+        match pre["type"].as_str()? {
+            "ByteLevel" if pre["use_regex"] != false => Some((Self::Gpt2, prefix(pre))),
+            "Sequence" => match pre["pretokenizers"].as_array()?.as_slice() {
+                [d, b] if d["type"] == "Digits" && d["individual_digits"] == true && byte_level(b) && b["use_regex"] != false => Some((Self::SmolLm, prefix(b))),
+                [s, b] if s["type"] == "Split" && byte_level(b) && b["use_regex"] == false => match s["pattern"]["Regex"].as_str()? {
+                    LLAMA3_REGEX => Some((Self::Llama3, prefix(b))),
+                    QWEN2_REGEX => Some((Self::Qwen2, prefix(b))),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn wrapper(&self, prefix_space: bool) -> Result<PreTokenizerWrapper> {
         let split = |re: &str| -> Result<PreTokenizerWrapper> {
             Ok(Split::new(SplitPattern::Regex(re.into()), SplitDelimiterBehavior::Isolated, false).map_err(|e| crate::Error::Tokenizer(e.to_string()))?.into())
         };
-        let byte_level = |regex: bool| -> PreTokenizerWrapper { ByteLevel::new(false, true, regex).into() };
+        let byte_level = |regex: bool| -> PreTokenizerWrapper { ByteLevel::new(prefix_space, true, regex).into() };
         Ok(match self {
             Self::Gpt2 => byte_level(true),
             Self::SmolLm => Sequence::new(vec![Digits::new(true).into(), byte_level(true)]).into(),
@@ -83,7 +113,9 @@ pub fn tokenizer(g: &Gguf) -> Result<Tokenizer> {
     if pre == PreTokenizer::Qwen2 {
         inner.with_normalizer(Some(NFC)).map_err(|e| crate::Error::Tokenizer(e.to_string()))?;
     }
-    inner.with_pre_tokenizer(Some(pre.wrapper()?));
+    // A space before the text (the embedded models' tokenizers), as the engine's export writes it.
+    let prefix_space = g.bool_or("tokenizer.ggml.add_space_prefix", false)?;
+    inner.with_pre_tokenizer(Some(pre.wrapper(prefix_space)?));
     inner.with_decoder(Some(ByteLevel::default()));
     let types = if g.has("tokenizer.ggml.token_type") { g.ints("tokenizer.ggml.token_type")? } else { vec![] };
     let specials: Vec<AddedToken> = tokens.iter().zip(&types).filter(|(_, t)| is_special(**t)).map(|(tok, _)| AddedToken::from(tok.clone(), true)).collect();

@@ -8,6 +8,7 @@
 //! srlm config   # print the resolved config
 //! srlm chat --model <gguf | checkpoint folder | hub id>          # interactive, streamed
 //! srlm generate --model ... --prompts <jsonl | json> --out model_outputs.json
+//! srlm export --model runs/default/m3 --out m3.gguf --type q8_0   # for llama.cpp
 //! ```
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -63,6 +64,18 @@ enum Cmd {
     Chat {
         #[command(flatten)]
         model: ModelArgs,
+    },
+    /// Write a model as a GGUF file (F32, F16 or Q8_0 matrices) that llama.cpp serves.
+    Export {
+        /// A `.gguf` file, a Hugging Face checkpoint folder (e.g. runs/default/m3), or a hub id.
+        #[arg(long)]
+        model: String,
+        /// The GGUF file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// How weight matrices are stored.
+        #[arg(long, value_enum, default_value = "f16")]
+        r#type: engine::gguf::GgufType,
     },
     /// Answer every instruction of a file; writes AlpacaEval's `model_outputs.json` format.
     Generate {
@@ -126,6 +139,12 @@ fn main() -> anyhow::Result<()> {
             trainer::answer::chat(&ck, &params, model.seed, &mut std::io::stdin().lock(), &mut std::io::stdout())?;
             return Ok(());
         }
+        Cmd::Export { model, out, r#type } => {
+            let ck = engine::Runtime::default().load(model)?;
+            engine::gguf::export(&ck, out, *r#type)?;
+            eprintln!("wrote {} ({:?}, {} bytes)", out.display(), r#type, std::fs::metadata(out)?.len());
+            return Ok(());
+        }
         Cmd::Generate { model, prompts, out, batch_size, generator } => {
             let (ck, params) = model.load()?;
             let instructions = trainer::answer::read_instructions(prompts)?;
@@ -165,7 +184,7 @@ fn main() -> anyhow::Result<()> {
             trainer::sft::run_sft(&cfg, &run)?;
         }
         Cmd::Iterate => trainer::iterate::run(&cfg, &run)?,
-        Cmd::Chat { .. } | Cmd::Generate { .. } => unreachable!("handled before the run config"),
+        Cmd::Chat { .. } | Cmd::Generate { .. } | Cmd::Export { .. } => unreachable!("handled before the run config"),
         Cmd::Fork { from } => {
             trainer::fork::fork_after_sft(&RunDir::new(&cfg.runs_dir, &from), &run, &cfg)?;
             eprintln!("{} starts from {from}'s SFT models; continue with `srlm --name {} <same --set options> iterate`", run.root.display(), cfg.name);
