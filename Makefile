@@ -34,9 +34,17 @@ eval: build
 	$(BIN)/srlm-eval run --name $(RUN)
 
 ## All tests, optimised build (tests train small models; tests/bad_input.rs runs the binaries).
-test:
+test: .venv-llamacpp/.ok
 	$(CARGO) build --release --bins -p trainer -p eval
 	$(CARGO) test --release --workspace
+
+## llama.cpp's server from PyPI (llama-cpp-python builds llama.cpp with the C compiler, ~5 min on
+## 2 cores; pip keeps the wheel), for tests/llamacpp.rs and `backend.serve`.
+LLAMACPP_VERSION := 0.3.16
+.venv-llamacpp/.ok:
+	python3 -m venv .venv-llamacpp
+	.venv-llamacpp/bin/pip install -q "llama-cpp-python[server]==$(LLAMACPP_VERSION)"
+	touch $@
 
 ## AlpacaEval leaderboard from alpaca_eval's results/ folder.
 alpaca-leaderboard: build

@@ -156,6 +156,9 @@ fn catalogue() -> Vec<Case> {
             write(d, "judge.txt", "Rate it. Score: N\n")
         }),
         srlm("judge template missing", &["--set", "judge.prompt={file=\"nope.txt\"}"], &["`judge.prompt`", "nope.txt"]),
+        srlm("server backend with a bad URL", &["--set", "backend={type=\"openai\", api={base_url=\"ftp://x\", model=\"m\"}}"], &["`backend.api.base_url`", "ftp://x"]),
+        srlm("served model without its file", &["--set", "backend={type=\"openai\", api={model=\"m\"}, serve={command=\"llama-server --port {port}\"}}"], &["`backend.serve.command`", "{gguf}"]),
+        srlm("server backend key unset", &["--set", "backend={type=\"openai\", api={model=\"m\", api_key_env=\"SRLM_TEST_UNSET_KEY\"}}"], &["SRLM_TEST_UNSET_KEY"]),
         // Run names.
         srlm("name escaping runs_dir", &["--name", "../escape"], &["`name`", "../escape"]),
         srlm("absolute name", &["--name", "/tmp/abs"], &["`name`", "/tmp/abs"]),

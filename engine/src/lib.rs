@@ -3,6 +3,7 @@
 //! fast (fused kernels, KV cache), its tokenizer and chat template, Hugging Face
 //! checkpoints, hub-cache loading, sequence log-probabilities and sampling.
 pub mod alloc;
+pub mod backend;
 pub mod checkpoint;
 pub mod error;
 pub mod fsutil;
@@ -20,6 +21,7 @@ pub mod source;
 pub mod template;
 pub mod tokenizer;
 
+pub use backend::Generator;
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use model::{Config, Llama};

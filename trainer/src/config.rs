@@ -252,6 +252,38 @@ pub struct RunConfig {
     pub dpo: DpoConfig,
     /// Device (`cpu`, `cuda`) and precision (`f32`; `bf16`, `f16` on CUDA) of every model.
     pub runtime: engine::Runtime,
+    /// What samples candidates and self-judgments: this engine (`local`) or an
+    /// OpenAI-compatible server serving M_t (`openai`).
+    pub backend: Backend,
+}
+
+impl Backend {
+    /// `local` or `openai`: what the results depend on (where the server is and how it is
+    /// called may change between resumes).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Backend::Local => "local",
+            Backend::Openai { .. } => "openai",
+        }
+    }
+}
+
+/// Where the loop's candidates and sampled self-judgments are generated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum Backend {
+    /// This engine on M_t.
+    #[default]
+    Local,
+    /// An OpenAI-compatible `/v1/completions` server (vLLM, llama.cpp, TGI, SGLang). With
+    /// `serve`, the loop exports M_t and starts the server for the stages, then stops it;
+    /// without, it must already be serving the current M_t. Expected-score judging still
+    /// reads M_t's probabilities here.
+    Openai {
+        api: engine::backend::OpenAiConfig,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        serve: Option<engine::backend::ServeConfig>,
+    },
 }
 
 impl Default for RunConfig {
@@ -272,6 +304,7 @@ impl Default for RunConfig {
             iterate: IterateConfig::default(),
             dpo: DpoConfig::default(),
             runtime: engine::Runtime::default(),
+            backend: Backend::Local,
         }
     }
 }

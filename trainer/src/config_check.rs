@@ -101,6 +101,16 @@ impl RunConfig {
         if let Some(ph) = engine::judge::JudgePrompt::missing_placeholder(&template) {
             return Err(bad("judge.prompt", format!("{:?}", j.prompt), &format!("the template must contain {ph}")));
         }
+        if let crate::config::Backend::Openai { api, serve } = &self.backend {
+            api.validate("backend.api").map_err(Error::Config)?;
+            if let Some(sv) = serve {
+                if !(sv.command.contains("{gguf}") || sv.command.contains("{hf_dir}")) {
+                    return Err(bad("backend.serve.command", format!("{:?}", sv.command), "must serve M_t: contain {gguf} or {hf_dir}"));
+                }
+                count("backend.serve.port", sv.port as usize, 1, 65_535)?;
+                count("backend.serve.startup_timeout_secs", sv.startup_timeout_secs as usize, 1, 3600)?;
+            }
+        }
         check_train("sft", &self.sft)?;
         let i = &self.iterate;
         count("iterate.iterations", i.iterations, 0, 1000)?;

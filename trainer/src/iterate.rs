@@ -25,12 +25,14 @@ pub fn prepare(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         let old_cfg: RunConfig = toml::from_str(&old).map_err(|e| Error::Config(format!("{}: {}", p.display(), e.message())))?;
         let mut a = old_cfg.clone();
         let mut b = cfg.clone();
-        // More iterations may be asked of a finished run, and a run folder may be moved
-        // or renamed; nothing else may change.
+        // More iterations may be asked of a finished run, a run folder may be moved or
+        // renamed, and the backend may change (the records of the stages that sample say
+        // whether a begun stage may continue on it); nothing else may change.
         for c in [&mut a, &mut b] {
             c.iterate.iterations = 0;
             c.runs_dir = Default::default();
             c.name = String::new();
+            c.backend = Default::default();
         }
         if a != b {
             return Err(Error::Config(format!(
@@ -39,8 +41,13 @@ pub fn prepare(cfg: &RunConfig, run: &RunDir) -> Result<()> {
             )));
         }
     }
-    // What is done must have been made by this config (the file may have been lost).
-    crate::provenance::stages::check_sft_done(cfg, run)?;
+    if let crate::config::Backend::Openai { api, .. } = &cfg.backend {
+        if !api.api_key_env.is_empty() && std::env::var_os(&api.api_key_env).is_none() {
+            return Err(Error::Config(format!("`backend.api.api_key_env` = {:?}: that environment variable is not set (or set it to \"\")", api.api_key_env)));
+        }
+    }
+    // What is recorded must have been made by this config (the file may have been lost).
+    crate::provenance::stages::check_recorded(cfg, run)?;
     crate::parallel::one_thread_per_job();
     run.write_bytes("config.toml", text.as_bytes())
 }
@@ -130,13 +137,16 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize, m_t: &str) -> Result<I
     sum.prompts_kept = stats.kept;
     lap(&mut sum, "prompts");
 
-    // 2. Candidates from M_t.
+    // 2. Candidates from M_t (or a server serving it, started for stages 2 and 3).
     let by = stages::candidates(cfg, run, t, m_t)?;
+    let by_judge = |run: &RunDir| stages::judgments(cfg, run, t, m_t);
+    let remote = if run.is_done(&f("candidates")) && run.is_done(&f("judgments")) { None } else { crate::serve::connect(cfg, run, t, &model)? };
+    let generator = crate::serve::generator(&remote, &model);
     let sets: Vec<CandidateSet> = if run.stage(&f("candidates"), &by)? {
         run.read_jsonl(&f("candidates.jsonl"))?
     } else {
         let sets = stage::chunked(run, &f("candidates"), "candidates", &prompts, ic.batch_size, workers, |_, xs| {
-            candidates::sample(&model, xs, ic, seed)
+            candidates::sample(generator, &model.tokenizer, xs, ic, seed)
         })?;
         run.write_jsonl(&f("candidates.jsonl"), &sets)?;
         run.finish(&f("candidates"), &by)?;
@@ -145,18 +155,19 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize, m_t: &str) -> Result<I
     lap(&mut sum, "candidates");
 
     // 3. M_t judges its own candidates.
-    let by = stages::judgments(cfg, run, t, m_t)?;
+    let by = by_judge(run)?;
     let judged: Vec<Judged> = if run.stage(&f("judgments"), &by)? {
         run.read_jsonl(&f("judgments.jsonl"))?
     } else {
         let per_chunk = (ic.batch_size / ic.n_candidates.max(1)).max(1);
         let j = stage::chunked(run, &f("judgments"), "self-judge", &sets, per_chunk, workers, |_, xs| {
-            selfjudge::judge(&model, xs, &cfg.judge, ic.batch_size, seed)
+            selfjudge::judge(&model, generator, xs, &cfg.judge, ic.batch_size, seed)
         })?;
         run.write_jsonl(&f("judgments.jsonl"), &j)?;
         run.finish(&f("judgments"), &by)?;
         j
     };
+    drop(remote);
     lap(&mut sum, "self-judge");
 
     // 4. Pairs: best vs worst, ties dropped.

@@ -17,6 +17,7 @@ pub mod prompts;
 pub mod provenance;
 pub mod rundir;
 pub mod selfjudge;
+pub mod serve;
 pub mod sft;
 pub mod stage;
 pub mod train;

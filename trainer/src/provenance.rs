@@ -174,10 +174,11 @@ pub mod stages {
         sft_common(cfg, run)?.input(run, "seed/eft_valid.jsonl")?.input(run, "seed/eft_train_mixed.jsonl")
     }
 
-    /// Checks the records of the seed and SFT stages that are done, writing nothing: run
-    /// before a run folder's `config.toml` is (re)written, so that a run whose config file
-    /// was lost resumes only with the config that made it.
-    pub fn check_sft_done(cfg: &RunConfig, run: &RunDir) -> Result<()> {
+    /// Checks every stage record in the run folder (done or begun) against this config,
+    /// writing nothing: run before a run folder's `config.toml` is (re)written, so that a run
+    /// whose config file was lost, or whose backend changed kind mid-stage, is refused
+    /// before anything changes.
+    pub fn check_recorded(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         type Spec = fn(&RunConfig, &RunDir) -> Result<Provenance>;
         let specs: [(&str, Spec); 4] = [
             ("seed/seed", |c, _| seed(c)),
@@ -186,9 +187,26 @@ pub mod stages {
             ("m1", m1),
         ];
         for (stage, spec) in specs {
-            if run.is_done(stage) {
-                run.stage(stage, &spec(cfg, run)?)?;
+            if run.has_record(stage) {
+                run.check_stage(stage, &spec(cfg, run)?)?;
             }
+        }
+        type LoopSpec = fn(&RunConfig, &RunDir, usize, &str) -> Result<Provenance>;
+        let mut t = 1;
+        while run.model(t).join("model.safetensors").exists() {
+            let it = run.iter(t);
+            let loop_specs: [(String, LoopSpec); 4] =
+                [(format!("{it}/prompts"), prompts), (format!("{it}/candidates"), candidates), (format!("{it}/judgments"), judgments), (format!("m{}", t + 1), dpo)];
+            if !loop_specs.iter().any(|(s, _)| run.has_record(s)) {
+                break;
+            }
+            let m_t = digest_path(&run.model(t))?;
+            for (stage, spec) in loop_specs {
+                if run.has_record(&stage) {
+                    run.check_stage(&stage, &spec(cfg, run, t, &m_t)?)?;
+                }
+            }
+            t += 1;
         }
         Ok(())
     }
@@ -218,6 +236,7 @@ pub mod stages {
             .config("iterate.top_p", &ic.top_p)?
             .config("iterate.max_new_tokens", &ic.max_new_tokens)?
             .config("iterate.batch_size", &ic.batch_size)?
+            .config("backend", &cfg.backend.kind())?
             .digest(&format!("m{t}"), model.to_string())
             .input(run, &format!("{}/prompts.jsonl", run.iter(t)))
     }
@@ -231,6 +250,7 @@ pub mod stages {
             .config("iterate.n_candidates", &ic.n_candidates)?
             .config("iterate.batch_size", &ic.batch_size)?
             .config("judge", &cfg.judge)?
+            .config("backend", &cfg.backend.kind())?
             .digest("judge prompt", judge_prompt(cfg)?)
             .digest(&format!("m{t}"), model.to_string())
             .input(run, &format!("{}/candidates.jsonl", run.iter(t)))

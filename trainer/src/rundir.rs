@@ -104,6 +104,20 @@ impl RunDir {
     /// kept for resuming) with other config values or inputs. A marker from before
     /// provenance was recorded (empty) counts as done, with a warning.
     pub fn stage(&self, stage: &str, now: &Provenance) -> Result<bool> {
+        self.stage_record(stage, now, true)
+    }
+
+    /// Checks `stage`'s record, if it has one, against `now`, writing nothing.
+    pub fn check_stage(&self, stage: &str, now: &Provenance) -> Result<()> {
+        self.stage_record(stage, now, false).map(|_| ())
+    }
+
+    /// Whether `stage` has a record (done or begun).
+    pub fn has_record(&self, stage: &str) -> bool {
+        self.is_done(stage) || self.exists(&format!("{stage}.begun"))
+    }
+
+    fn stage_record(&self, stage: &str, now: &Provenance, begin: bool) -> Result<bool> {
         for (suffix, what) in [("done", "made"), ("begun", "begun")] {
             let rel = format!("{stage}.{suffix}");
             if !self.exists(&rel) {
@@ -129,11 +143,15 @@ impl RunDir {
             if suffix == "done" {
                 return Ok(true);
             }
-            tracing::info!("stage {stage} resumes");
+            if begin {
+                tracing::info!("stage {stage} resumes");
+            }
             return Ok(false);
         }
-        self.write_json(&format!("{stage}.begun"), now)?;
-        tracing::info!("stage {stage} begins");
+        if begin {
+            self.write_json(&format!("{stage}.begun"), now)?;
+            tracing::info!("stage {stage} begins");
+        }
         Ok(false)
     }
 

@@ -2,9 +2,9 @@
 //! prompt, K samples averaged (or its expected score, as `judge.scoring` says). A candidate with no valid judgment gets no score.
 use crate::candidates::{sample_seed, CandidateSet};
 use crate::config::JudgeConfig;
-use crate::Result;
-use engine::judge::{model_judge, ModelJudgeSpec};
-use engine::{Checkpoint, SampleParams};
+use crate::{Error, Result};
+use engine::judge::{model_judge_on, JudgeFailure, ModelJudgeSpec};
+use engine::{Checkpoint, Generator, SampleParams};
 use serde::{Deserialize, Serialize};
 
 /// The candidates of one prompt with their self-assigned scores.
@@ -21,7 +21,10 @@ pub struct Judged {
     pub judgments: Vec<String>,
 }
 
-pub fn judge(model: &Checkpoint, sets: &[CandidateSet], cfg: &JudgeConfig, batch: usize, seed: u64) -> Result<Vec<Judged>> {
+/// M_t (`model`; its sampled judgments from `generator`) scores `sets`. A backend that
+/// failed (a request, the server) fails the chunk with its cause, so the stage resumes
+/// there: never counted as unparsable judgments.
+pub fn judge(model: &Checkpoint, generator: &dyn Generator, sets: &[CandidateSet], cfg: &JudgeConfig, batch: usize, seed: u64) -> Result<Vec<Judged>> {
     let spec = ModelJudgeSpec {
         name: "self".into(),
         prompt: cfg.prompt.clone(),
@@ -31,10 +34,13 @@ pub fn judge(model: &Checkpoint, sets: &[CandidateSet], cfg: &JudgeConfig, batch
         seed: sample_seed(seed, 3, 0, 0),
         batch_size: batch,
     };
-    let mut judge = model_judge(model, spec);
+    let mut judge = model_judge_on(model, generator, spec);
     let items: Vec<(String, String)> =
         sets.iter().flat_map(|s| s.responses.iter().map(move |r| (s.instruction.clone(), r.clone()))).collect();
     let results = judge.judge(&items);
+    if let Some(Err(e)) = results.iter().find(|r| matches!(r, Err(JudgeFailure::Backend(_)))) {
+        return Err(Error::Stage(format!("self-judging: {e}")));
+    }
     let mut it = results.into_iter();
     Ok(sets
         .iter()

@@ -4,7 +4,7 @@
 //! - `smollm`: digits split one by one, then GPT-2's split (as SmolLM2's own
 //!   `tokenizer.json`; transformers' GGUF conversion leaves digits unsplit, which changes
 //!   ids for numbers of two or more digits);
-//! - `gpt2` / `default`: GPT-2's split;
+//! - `gpt-2` (also read as `gpt2`, `default`): GPT-2's split;
 //! - `llama-bpe` (Llama 3): digits in groups of up to three;
 //! - `qwen2`: single digits, NFC-normalised.
 use super::Gguf;
@@ -34,7 +34,7 @@ const QWEN2_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}
 impl PreTokenizer {
     pub fn from_name(name: &str) -> Option<Self> {
         Some(match name {
-            "gpt2" | "default" => Self::Gpt2,
+            "gpt-2" | "gpt2" | "default" => Self::Gpt2,
             "smollm" => Self::SmolLm,
             "llama-bpe" | "llama3" | "smaug-bpe" => Self::Llama3,
             "qwen2" => Self::Qwen2,
@@ -45,7 +45,7 @@ impl PreTokenizer {
     /// llama.cpp's name (`tokenizer.ggml.pre`).
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Gpt2 => "gpt2",
+            Self::Gpt2 => "gpt-2",
             Self::SmolLm => "smollm",
             Self::Llama3 => "llama-bpe",
             Self::Qwen2 => "qwen2",
@@ -99,7 +99,7 @@ pub fn tokenizer(g: &Gguf) -> Result<Tokenizer> {
     }
     let pre_name = g.string_opt("tokenizer.ggml.pre")?.unwrap_or_else(|| "default".into());
     let pre = PreTokenizer::from_name(&pre_name)
-        .ok_or_else(|| g.err("tokenizer.ggml.pre", format!("`{pre_name}` is not supported (supported: smollm, gpt2, default, llama-bpe, qwen2)")))?;
+        .ok_or_else(|| g.err("tokenizer.ggml.pre", format!("`{pre_name}` is not supported (supported: smollm, gpt-2, gpt2, default, llama-bpe, qwen2)")))?;
     let tokens = g.strings("tokenizer.ggml.tokens")?;
     let merges: Vec<(String, String)> = g
         .strings("tokenizer.ggml.merges")?

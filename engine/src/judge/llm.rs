@@ -1,11 +1,15 @@
 //! A checkpoint used as a judge: the judge prompt, K sampled judgments, scores averaged.
 use super::{aggregate, Judge, JudgeFailure, JudgePrompt, Judgment};
-use crate::sample::{generate, SampleParams};
+use crate::backend::Generator;
+use crate::sample::SampleParams;
 use crate::Checkpoint;
 
 /// Judges with a model (M_t judging its own candidates, or any checkpoint in eval).
 pub struct LlmJudge<'a> {
+    /// The model's tokenizer and context length.
     pub model: &'a Checkpoint,
+    /// What samples the judgments: the model itself, or a server serving it.
+    pub generator: &'a dyn Generator,
     pub name: String,
     pub prompt: JudgePrompt,
     /// Judgments sampled per response and averaged (the paper uses 3).
@@ -43,15 +47,21 @@ impl LlmJudge<'_> {
             .iter()
             .flat_map(|&i| (0..k).map(move |j| item_seed(self.seed, &items[i].0, &items[i].1, j)))
             .collect();
-        let gens = generate(&self.model.model, tok, &ok_prompts, k, &self.params, &seeds)?;
+        // A failed request fails the chunk (each item a typed backend failure), never a score.
+        let gens = self
+            .generator
+            .generate(&ok_prompts, k, &self.params, &seeds)?
+            .into_iter()
+            .collect::<Result<Vec<String>, String>>()
+            .map_err(|e| crate::Error::Invalid(format!("{}: {e}", self.generator.identity())))?;
         let mut judged = fits.iter().zip(gens.chunks(k));
         let mut next = judged.next();
         let mut out = Vec::with_capacity(items.len());
         for (i, p) in prompts.iter().enumerate() {
             match next {
                 Some((&j, g)) if j == i => {
-                    let samples = g.iter().map(|x| super::parse_score(&x.text, 5.0)).collect();
-                    out.push(aggregate(samples, g.iter().map(|x| x.text.clone()).collect()));
+                    let samples = g.iter().map(|x| super::parse_score(x, 5.0)).collect();
+                    out.push(aggregate(samples, g.to_vec()));
                     next = judged.next();
                 }
                 _ => out.push(Err(JudgeFailure::PromptTooLong { tokens: p.len(), room })),

@@ -81,8 +81,14 @@ pub struct ModelJudgeSpec {
 
 /// The judge `spec` describes, on `model`.
 pub fn model_judge<'a>(model: &'a crate::Checkpoint, spec: ModelJudgeSpec) -> Box<dyn Judge + 'a> {
+    model_judge_on(model, model, spec)
+}
+
+/// [`model_judge`] whose sampled judgments come from `generator` (a server serving
+/// `model`); expected-score judging reads `model`'s own probabilities.
+pub fn model_judge_on<'a>(model: &'a crate::Checkpoint, generator: &'a dyn crate::Generator, spec: ModelJudgeSpec) -> Box<dyn Judge + 'a> {
     match spec.scoring {
-        Scoring::Sampled => Box::new(LlmJudge { model, name: spec.name, prompt: spec.prompt, samples: spec.samples, params: spec.params, seed: spec.seed, batch_size: spec.batch_size }),
+        Scoring::Sampled => Box::new(LlmJudge { model, generator, name: spec.name, prompt: spec.prompt, samples: spec.samples, params: spec.params, seed: spec.seed, batch_size: spec.batch_size }),
         Scoring::Expected(mode) => Box::new(ExpectedJudge { model, name: spec.name, prompt: spec.prompt, mode, max_new_tokens: spec.params.max_new_tokens, batch_size: spec.batch_size }),
     }
 }

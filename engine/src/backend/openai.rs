@@ -1,0 +1,175 @@
+//! An OpenAI-compatible `/v1/completions` endpoint as a [`Generator`]. Prompts are sent
+//! as text: the token ids decoded with their special tokens kept, which a server with
+//! the same vocabulary tokenizes back into the same ids (for the embedded models' prefix
+//! space too: the decoded text carries the spaces the tokenizer put in). One request per
+//! continuation, up to `concurrency` at a time, each with a timeout and retries with
+//! backoff; a request that still fails is a typed failure of its continuation.
+use super::Generator;
+use crate::sample::SampleParams;
+use crate::{Error, Result, Tokenizer};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Where and how to call the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenAiConfig {
+    /// e.g. `http://127.0.0.1:8080/v1`.
+    pub base_url: String,
+    /// The model name the server expects.
+    pub model: String,
+    /// Environment variable holding the API key ("" for a server without one).
+    pub api_key_env: String,
+    /// Requests in flight at once (1..=256).
+    pub concurrency: usize,
+    /// Seconds per request (1..=86400).
+    pub timeout_secs: u64,
+    /// Attempts per request beyond the first (0..=100).
+    pub retries: usize,
+    /// Fields added to every request body as given, for a server's own sampling options
+    /// (llama.cpp's Python server applies `repeat_penalty = 1.1` unless sent `1.0`).
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for OpenAiConfig {
+    fn default() -> Self {
+        Self { base_url: "http://127.0.0.1:8080/v1".into(), model: "m".into(), api_key_env: String::new(), concurrency: 4, timeout_secs: 300, retries: 2, extra_body: Default::default() }
+    }
+}
+
+impl OpenAiConfig {
+    /// Every field in its range; the error names the key (under `prefix`) and the value.
+    pub fn validate(&self, prefix: &str) -> std::result::Result<(), String> {
+        let bad = |k: &str, v: &dyn std::fmt::Display, allowed: &str| Err(format!("`{prefix}.{k}` = {v}: {allowed}"));
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return bad("base_url", &format!("{:?}", self.base_url), "must start with http:// or https://");
+        }
+        if self.model.trim().is_empty() {
+            return bad("model", &"\"\"", "must name the server's model");
+        }
+        if !(1..=256).contains(&self.concurrency) {
+            return bad("concurrency", &self.concurrency, "must be in 1..=256");
+        }
+        if !(1..=86_400).contains(&self.timeout_secs) {
+            return bad("timeout_secs", &self.timeout_secs, "must be in 1..=86400");
+        }
+        if self.retries > 100 {
+            return bad("retries", &self.retries, "must be in 0..=100");
+        }
+        Ok(())
+    }
+}
+
+/// The client; `tokenizer` is the served model's (to turn prompt ids into text).
+pub struct OpenAiCompletions {
+    pub cfg: OpenAiConfig,
+    pub tokenizer: Tokenizer,
+    key: Option<String>,
+    agent: ureq::Agent,
+    /// Pause before the first retry (doubles each time).
+    pub backoff: Duration,
+}
+
+#[derive(Deserialize)]
+struct CompletionResponse {
+    choices: Vec<Choice>,
+}
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default)]
+    index: usize,
+    text: String,
+}
+
+impl OpenAiCompletions {
+    /// Refuses an invalid config, or an `api_key_env` naming an unset variable, before any request.
+    pub fn new(cfg: OpenAiConfig, tokenizer: Tokenizer) -> Result<Self> {
+        cfg.validate("backend").map_err(Error::Invalid)?;
+        let key = if cfg.api_key_env.is_empty() {
+            None
+        } else {
+            Some(std::env::var(&cfg.api_key_env).map_err(|_| {
+                Error::Invalid(format!("`backend.api_key_env` = {:?}: that environment variable is not set (or set api_key_env = \"\")", cfg.api_key_env))
+            })?)
+        };
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(cfg.timeout_secs)).build();
+        Ok(Self { cfg, tokenizer, key, agent, backoff: Duration::from_millis(500) })
+    }
+
+    /// The text a server tokenizes back into `ids`.
+    pub fn prompt_text(&self, ids: &[u32]) -> Result<String> {
+        self.tokenizer.inner.decode(ids, false).map_err(|e| Error::Tokenizer(e.to_string()))
+    }
+
+    /// One request for `n` continuations of `prompt`.
+    fn complete(&self, prompt: &str, n: usize, params: &SampleParams, seed: u64) -> std::result::Result<Vec<String>, String> {
+        let url = format!("{}/completions", self.cfg.base_url.trim_end_matches('/'));
+        let mut stop: Vec<String> = self.tokenizer.eos_ids.iter().filter_map(|&i| self.tokenizer.inner.id_to_token(i)).collect();
+        stop.extend(params.stop.iter().cloned());
+        let mut body = serde_json::json!({
+            "model": self.cfg.model,
+            "prompt": prompt,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "n": n,
+            "seed": seed % (1u64 << 31),
+            "stop": stop,
+        });
+        if let Some(b) = body.as_object_mut() {
+            b.extend(self.cfg.extra_body.clone());
+        }
+        let mut last = String::new();
+        for attempt in 0..=self.cfg.retries {
+            if attempt > 0 {
+                std::thread::sleep(self.backoff * 2u32.pow(attempt as u32 - 1));
+            }
+            let mut req = self.agent.post(&url).set("Content-Type", "application/json");
+            if let Some(k) = &self.key {
+                req = req.set("Authorization", &format!("Bearer {k}"));
+            }
+            match req.send_json(body.clone()) {
+                Ok(resp) => match resp.into_json::<CompletionResponse>() {
+                    Ok(mut r) if r.choices.len() == n => {
+                        r.choices.sort_by_key(|c| c.index);
+                        return Ok(r.choices.into_iter().map(|c| c.text).collect());
+                    }
+                    Ok(r) => last = format!("{} choices for n = {n}", r.choices.len()),
+                    Err(e) => last = format!("unreadable response: {e}"),
+                },
+                Err(ureq::Error::Status(code, _)) if code == 429 || code >= 500 => last = format!("HTTP {code}"),
+                Err(ureq::Error::Status(code, r)) => return Err(format!("{url}: HTTP {code}: {}", r.into_string().unwrap_or_default().chars().take(200).collect::<String>())),
+                Err(e) => last = e.kind().to_string(),
+            }
+        }
+        Err(format!("{url}: {last} after {} attempts", self.cfg.retries + 1))
+    }
+}
+
+impl Generator for OpenAiCompletions {
+    /// One request per continuation (`n` = 1, the continuation's own seed): servers differ
+    /// in how they honour `n` (llama.cpp's Python server returns one choice).
+    fn generate(&self, prompts: &[Vec<u32>], n: usize, params: &SampleParams, seeds: &[u64]) -> Result<Vec<std::result::Result<String, String>>> {
+        let texts = prompts.iter().map(|p| self.prompt_text(p)).collect::<Result<Vec<_>>>()?;
+        let total = texts.len() * n;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: std::sync::Mutex<Vec<std::result::Result<String, String>>> = std::sync::Mutex::new(vec![Err("not requested".into()); total]);
+        std::thread::scope(|s| {
+            for _ in 0..self.cfg.concurrency.min(total) {
+                s.spawn(|| loop {
+                    let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if j >= total {
+                        break;
+                    }
+                    let r = self.complete(&texts[j / n], 1, params, seeds.get(j).copied().unwrap_or(j as u64)).map(|mut v| v.remove(0));
+                    results.lock().expect("results lock")[j] = r;
+                });
+            }
+        });
+        results.into_inner().map_err(|_| Error::Invalid("a request thread panicked".into()))
+    }
+
+    fn identity(&self) -> String {
+        format!("openai:{}|{}", self.cfg.base_url, self.cfg.model)
+    }
+}
