@@ -15,7 +15,7 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: fuzz build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers clean-run notebooks
+.PHONY: check-llamacpp fuzz build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers clean-run notebooks
 
 # Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
@@ -37,6 +37,13 @@ eval: build
 test: .venv-llamacpp/.ok
 	$(CARGO) build --release --bins -p trainer -p eval
 	$(CARGO) test --release --workspace
+
+## SmolLM2-135M-Instruct's GGUF served by llama.cpp against our engine: greedy answers to 20
+## AlpacaEval instructions, for the file as given (Q4_1) and for our F32 export of it; writes
+## target/llamacpp/smollm2.json (opt-in).
+check-llamacpp: smollm2 .venv-llamacpp/.ok
+	$(CARGO) build --release -p benchmarks
+	target/release/bench llamacpp --model $(SMOLLM2) --instructions $(ALPACA_EVAL_DIR)/results/gpt4_1106_preview/model_outputs.json --out target/llamacpp/smollm2.json
 
 ## llama.cpp's server from PyPI (llama-cpp-python builds llama.cpp with the C compiler, ~5 min on
 ## 2 cores; pip keeps the wheel), for tests/llamacpp.rs and `backend.serve`.

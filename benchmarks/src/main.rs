@@ -10,6 +10,7 @@
 //! ```
 use anyhow::Result;
 use candle_core::{DType, Device, Tensor};
+mod llamacpp;
 mod parity;
 use clap::{Args, Parser, Subcommand};
 use engine::logprob::{sft_loss, SeqBatch};
@@ -125,6 +126,25 @@ enum Cmd {
         #[arg(long)]
         instructions: std::path::PathBuf,
         /// Instructions whose logits and greedy continuations are written.
+        #[arg(long, default_value_t = 20)]
+        n: usize,
+        #[arg(long, default_value_t = 64)]
+        max_new_tokens: usize,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Greedy answers from our engine against llama.cpp's server on the same GGUF file and
+    /// on our F32 export of it; writes a JSON summary (`make check-llamacpp`).
+    Llamacpp {
+        /// A `.gguf` file or checkpoint folder.
+        #[arg(long)]
+        model: std::path::PathBuf,
+        /// The Python with llama-cpp-python[server] (`make .venv-llamacpp/.ok`).
+        #[arg(long, default_value = ".venv-llamacpp/bin/python")]
+        python: std::path::PathBuf,
+        /// AlpacaEval-style JSON array with `instruction` fields.
+        #[arg(long)]
+        instructions: std::path::PathBuf,
         #[arg(long, default_value_t = 20)]
         n: usize,
         #[arg(long, default_value_t = 64)]
@@ -338,6 +358,7 @@ fn main() -> Result<()> {
             println!("{}", serde_json::json!({"matmul_gflops": gflops, "n": n}));
         }
         Cmd::Parity { model, instructions, n, max_new_tokens, out } => parity::run(&model, &instructions, n, max_new_tokens, &out)?,
+        Cmd::Llamacpp { model, python, instructions, n, max_new_tokens, out } => llamacpp::run(&model, &python, &instructions, n, max_new_tokens, &out)?,
         Cmd::WriteCheckpoint { m, out } => {
             let ck = model(&m)?;
             ck.save(&out)?;

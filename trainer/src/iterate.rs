@@ -139,7 +139,6 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize, m_t: &str) -> Result<I
 
     // 2. Candidates from M_t (or a server serving it, started for stages 2 and 3).
     let by = stages::candidates(cfg, run, t, m_t)?;
-    let by_judge = |run: &RunDir| stages::judgments(cfg, run, t, m_t);
     let remote = if run.is_done(&f("candidates")) && run.is_done(&f("judgments")) { None } else { crate::serve::connect(cfg, run, t, &model)? };
     let generator = crate::serve::generator(&remote, &model);
     let sets: Vec<CandidateSet> = if run.stage(&f("candidates"), &by)? {
@@ -155,7 +154,7 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize, m_t: &str) -> Result<I
     lap(&mut sum, "candidates");
 
     // 3. M_t judges its own candidates.
-    let by = by_judge(run)?;
+    let by = stages::judgments(cfg, run, t, m_t)?;
     let judged: Vec<Judged> = if run.stage(&f("judgments"), &by)? {
         run.read_jsonl(&f("judgments.jsonl"))?
     } else {
@@ -285,18 +284,9 @@ pub fn run(cfg: &RunConfig, run: &RunDir) -> Result<()> {
     for t in 1..=cfg.iterate.iterations {
         let next = format!("m{}", t + 1);
         let summary_path = format!("{}/summary.json", run.iter(t));
-        let m_t = digest_path(&run.model(t))?;
-        if run.is_done(&next) {
-            // Done: each stage's record must still match what this run would use.
-            for (stage, by) in [
-                (format!("{}/prompts", run.iter(t)), stages::prompts(cfg, run, t, &m_t)?),
-                (format!("{}/candidates", run.iter(t)), stages::candidates(cfg, run, t, &m_t)?),
-                (format!("{}/judgments", run.iter(t)), stages::judgments(cfg, run, t, &m_t)?),
-                (next.clone(), stages::dpo(cfg, run, t, &m_t)?),
-            ] {
-                run.stage(&stage, &by)?;
-            }
-        } else {
+        // (`prepare` has checked the records of what is done.)
+        if !run.is_done(&next) {
+            let m_t = digest_path(&run.model(t))?;
             let s = iteration(cfg, run, t, &m_t)?;
             run.write_json(&summary_path, &s)?;
             run.finish(&next, &stages::dpo(cfg, run, t, &m_t)?)?;
