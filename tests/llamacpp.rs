@@ -79,15 +79,8 @@ fn llama_cpp_serving_our_export_gives_our_greedy_outputs() {
             same += 1;
             continue;
         }
-        let tok = &ck.tokenizer;
-        let k = (0..g.tokens.len()).find(|&k| !t.trim_start().starts_with(tok.decode(&g.tokens[..=k]).unwrap().trim_start())).unwrap_or(g.tokens.len());
-        let mut ctx = p.clone();
-        ctx.extend(&g.tokens[..k]);
-        let x = candle_core::Tensor::new(ctx.as_slice(), &candle_core::Device::Cpu).unwrap().unsqueeze(0).unwrap();
-        let logits = ck.model.forward(&x).unwrap().squeeze(0).unwrap();
-        let mut last: Vec<f32> = logits.get(ctx.len() - 1).unwrap().to_vec1().unwrap();
-        last.sort_by(|a, b| b.total_cmp(a));
-        differ.push(serde_json::json!({ "ours": g.text.trim(), "llama_cpp": t.trim(), "at_token": k, "our_top2_gap": last[0] - last[1] }));
+        let (k, gap) = engine::backend::divergence(&ck, p, &g.tokens, t).unwrap();
+        differ.push(serde_json::json!({ "ours": g.text.trim(), "llama_cpp": t.trim(), "at_token": k, "our_top2_gap": gap }));
     }
     write_summary("greedy_m1_f32", serde_json::json!({ "prompts": ids.len(), "identical": same, "differing": differ }));
     assert!(gens.iter().any(|g| !g.text.trim().is_empty()), "M1 answered nothing");

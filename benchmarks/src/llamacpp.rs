@@ -3,29 +3,10 @@
 //! the weights we loaded from it. Where the two differ, our top-2 logit gap at the first
 //! token they part at tells a float near-tie from a real difference. Writes a JSON summary.
 use anyhow::Result;
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use engine::backend::{OpenAiCompletions, OpenAiConfig, Server, ServeConfig};
 use engine::{Checkpoint, Generator, SampleParams};
 use std::path::Path;
-
-/// Our top-2 logit gap after `prompt` + the first `k` tokens of `ours`, where `k` is the
-/// first token whose text leaves `theirs`.
-fn divergence(ck: &Checkpoint, prompt: &[u32], ours: &[u32], theirs: &str) -> Result<(usize, f32)> {
-    let tok = &ck.tokenizer;
-    let mut k = ours.len();
-    for i in 0..ours.len() {
-        if !theirs.trim_start().starts_with(tok.decode(&ours[..=i])?.trim_start()) {
-            k = i;
-            break;
-        }
-    }
-    let mut ctx = prompt.to_vec();
-    ctx.extend(&ours[..k]);
-    let x = Tensor::new(ctx.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
-    let mut last: Vec<f32> = ck.model.forward(&x)?.squeeze(0)?.get(ctx.len() - 1)?.to_vec1()?;
-    last.sort_by(|a, b| b.total_cmp(a));
-    Ok((k, last[0] - last[1]))
-}
 
 /// Serves `gguf` with llama.cpp and compares its greedy answers to `ours` (prompt ids, our generations).
 fn compare(python: &Path, gguf: &Path, ck: &Checkpoint, prompts: &[Vec<u32>], ours: &[engine::Generation], params: &SampleParams, log: &Path) -> Result<serde_json::Value> {
@@ -55,7 +36,7 @@ fn compare(python: &Path, gguf: &Path, ck: &Checkpoint, prompts: &[Vec<u32>], ou
         if g.text.trim() == t.trim() {
             same += 1;
         } else {
-            let (k, gap) = divergence(ck, p, &g.tokens, t)?;
+            let (k, gap) = engine::backend::divergence(ck, p, &g.tokens, t)?;
             differ.push(serde_json::json!({ "ours": g.text.trim(), "llama_cpp": t.trim(), "at_token": k, "our_top2_gap": gap }));
         }
     }

@@ -122,16 +122,8 @@ enum Cmd {
         /// A `.gguf` file, checkpoint folder or hub id.
         #[arg(long)]
         model: String,
-        /// AlpacaEval-style JSON array with `instruction` fields.
-        #[arg(long)]
-        instructions: std::path::PathBuf,
-        /// Instructions whose logits and greedy continuations are written.
-        #[arg(long, default_value_t = 20)]
-        n: usize,
-        #[arg(long, default_value_t = 64)]
-        max_new_tokens: usize,
-        #[arg(long)]
-        out: std::path::PathBuf,
+        #[command(flatten)]
+        p: Greedy,
     },
     /// Greedy answers from our engine against llama.cpp's server on the same GGUF file and
     /// on our F32 export of it; writes a JSON summary (`make check-llamacpp`).
@@ -142,15 +134,8 @@ enum Cmd {
         /// The Python with llama-cpp-python[server] (`make .venv-llamacpp/.ok`).
         #[arg(long, default_value = ".venv-llamacpp/bin/python")]
         python: std::path::PathBuf,
-        /// AlpacaEval-style JSON array with `instruction` fields.
-        #[arg(long)]
-        instructions: std::path::PathBuf,
-        #[arg(long, default_value_t = 20)]
-        n: usize,
-        #[arg(long, default_value_t = 64)]
-        max_new_tokens: usize,
-        #[arg(long)]
-        out: std::path::PathBuf,
+        #[command(flatten)]
+        p: Greedy,
     },
     /// Writes a random checkpoint, token ids and our logits for a transformers comparison.
     WriteCheckpoint {
@@ -159,6 +144,21 @@ enum Cmd {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+}
+
+/// Greedy continuations of the first `n` instructions of a file.
+#[derive(Args)]
+struct Greedy {
+    /// AlpacaEval-style JSON array with `instruction` fields.
+    #[arg(long)]
+    instructions: std::path::PathBuf,
+    /// Instructions continued (and, for `parity`, whose logits are written).
+    #[arg(long, default_value_t = 20)]
+    n: usize,
+    #[arg(long, default_value_t = 64)]
+    max_new_tokens: usize,
+    #[arg(long)]
+    out: std::path::PathBuf,
 }
 
 fn tokenizer(vocab: usize) -> Result<Tokenizer> {
@@ -357,8 +357,8 @@ fn main() -> Result<()> {
             let gflops = 2.0 * (n as f64).powi(3) * k as f64 / t0.elapsed().as_secs_f64() / 1e9;
             println!("{}", serde_json::json!({"matmul_gflops": gflops, "n": n}));
         }
-        Cmd::Parity { model, instructions, n, max_new_tokens, out } => parity::run(&model, &instructions, n, max_new_tokens, &out)?,
-        Cmd::Llamacpp { model, python, instructions, n, max_new_tokens, out } => llamacpp::run(&model, &python, &instructions, n, max_new_tokens, &out)?,
+        Cmd::Parity { model, p } => parity::run(&model, &p.instructions, p.n, p.max_new_tokens, &p.out)?,
+        Cmd::Llamacpp { model, python, p } => llamacpp::run(&model, &python, &p.instructions, p.n, p.max_new_tokens, &p.out)?,
         Cmd::WriteCheckpoint { m, out } => {
             let ck = model(&m)?;
             ck.save(&out)?;

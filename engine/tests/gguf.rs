@@ -6,7 +6,7 @@ use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 use common::*;
-use engine::gguf::weights::permute;
+use engine::gguf::weights::{gguf_name, permute};
 use engine::{Checkpoint, Config};
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,29 +20,6 @@ fn config(vocab: usize) -> Config {
     c.rope_theta = 50_000.0;
     c.rms_norm_eps = 1e-6;
     c
-}
-
-/// llama.cpp's name of a Hugging Face tensor name.
-fn gguf_name(hf: &str) -> String {
-    let fixed = [("model.embed_tokens.weight", "token_embd.weight"), ("model.norm.weight", "output_norm.weight")];
-    if let Some((_, g)) = fixed.iter().find(|(h, _)| *h == hf) {
-        return g.to_string();
-    }
-    let rest = hf.strip_prefix("model.layers.").unwrap();
-    let (l, tail) = rest.split_once('.').unwrap();
-    let map = [
-        ("input_layernorm.weight", "attn_norm.weight"),
-        ("post_attention_layernorm.weight", "ffn_norm.weight"),
-        ("self_attn.q_proj.weight", "attn_q.weight"),
-        ("self_attn.k_proj.weight", "attn_k.weight"),
-        ("self_attn.v_proj.weight", "attn_v.weight"),
-        ("self_attn.o_proj.weight", "attn_output.weight"),
-        ("mlp.gate_proj.weight", "ffn_gate.weight"),
-        ("mlp.up_proj.weight", "ffn_up.weight"),
-        ("mlp.down_proj.weight", "ffn_down.weight"),
-    ];
-    let g = map.iter().find(|(h, _)| *h == tail).unwrap_or_else(|| panic!("{hf}")).1;
-    format!("blk.{l}.{g}")
 }
 
 struct Written {
@@ -70,10 +47,10 @@ fn write_gguf(ck: &Checkpoint, path: &Path, arch: &str, pre: &str) -> Written {
             };
             let q = QTensor::quantize(&stored, dtype).unwrap();
             reference.insert(name.clone(), QTensor::quantize(w, dtype).unwrap().dequantize(&Device::Cpu).unwrap());
-            (gguf_name(name), q)
+            (gguf_name(name).unwrap(), q)
         } else {
             reference.insert(name.clone(), w.clone());
-            (gguf_name(name), QTensor::quantize(w, GgmlDType::F32).unwrap())
+            (gguf_name(name).unwrap(), QTensor::quantize(w, GgmlDType::F32).unwrap())
         };
         qtensors.push((g, q));
     }

@@ -44,6 +44,27 @@ impl JudgeBackend {
         Ok(f.judge)
     }
 
+    /// The pointwise judge this backend describes. A checkpoint is loaded (with `rt`) into
+    /// `slot`, which the judge borrows; the grader needs the world's prompts
+    /// (`test_prompts.jsonl`); a pairwise checkpoint is not a pointwise judge.
+    pub fn pointwise<'a>(self, rt: &engine::Runtime, grader_prompts: Option<&std::path::Path>, slot: &'a mut Option<engine::Checkpoint>) -> crate::Result<Box<dyn Judge + 'a>> {
+        Ok(match self {
+            JudgeBackend::Grader => {
+                let p = grader_prompts.ok_or_else(|| crate::Error::Invalid("the grader judges only the world's prompts (with `compare --prompts <test_prompts.jsonl>`)".into()))?;
+                let recs: Vec<world::records::PromptRecord> = trainer::rundir::read_jsonl(p)?;
+                Box::new(GraderJudge { tasks: recs.into_iter().filter_map(|r| r.task.map(|t| (r.instruction, t))).collect() })
+            }
+            JudgeBackend::Checkpoint { path, prompt, samples, scoring } => {
+                let ck = slot.insert(rt.load(&path.to_string_lossy())?);
+                engine::judge::model_judge(ck, checkpoint_spec(&path, prompt, scoring, samples))
+            }
+            JudgeBackend::Remote(cfg) => Box::new(crate::remote::RemoteJudge::new(cfg)?),
+            JudgeBackend::CheckpointPairwise { path } => {
+                return Err(crate::Error::Invalid(format!("{}: a pairwise judge compares two responses; it cannot score one (use it with `compare`)", path.display())))
+            }
+        })
+    }
+
     /// Every field in its range; an error names the key, the value and what is allowed.
     pub fn validate(&self) -> Result<(), String> {
         let bad = |k: &str, v: &dyn std::fmt::Display, allowed: &str| Err(format!("`judge.{k}` = {v}: {allowed}"));
@@ -68,12 +89,7 @@ impl JudgeBackend {
             JudgeBackend::CheckpointPairwise { path } if !path.exists() => bad("path", &path.display(), "no such checkpoint folder or GGUF file"),
             JudgeBackend::CheckpointPairwise { .. } => Ok(()),
             JudgeBackend::Remote(r) => {
-                if !(r.base_url.starts_with("http://") || r.base_url.starts_with("https://")) {
-                    return bad("base_url", &format!("{:?}", r.base_url), "must start with http:// or https://");
-                }
-                if r.model.trim().is_empty() {
-                    return bad("model", &"\"\"", "must name the server's model");
-                }
+                engine::backend::check_endpoint("judge", &r.base_url, &r.model, r.timeout_secs, r.retries)?;
                 if !(1..=64).contains(&r.samples) {
                     return bad("samples", &r.samples, "must be in 1..=64");
                 }
@@ -82,12 +98,6 @@ impl JudgeBackend {
                 }
                 if !(1..=1_000_000).contains(&r.max_tokens) {
                     return bad("max_tokens", &r.max_tokens, "must be in 1..=1000000");
-                }
-                if !(1..=86_400).contains(&r.timeout_secs) {
-                    return bad("timeout_secs", &r.timeout_secs, "must be in 1..=86400");
-                }
-                if r.retries > 100 {
-                    return bad("retries", &r.retries, "must be in 0..=100");
                 }
                 prompt(&r.prompt)
             }
@@ -201,9 +211,10 @@ impl<J: Judge + ?Sized> Judge for CachedJudge<J> {
             }
         }
         // Failures are never cached, so a cache with nothing new is left as it was.
-        if added == 0 {
-        } else if let Err(e) = self.save() {
-            tracing::warn!("judgment cache {} not saved: {e}", self.path.display());
+        if added > 0 {
+            if let Err(e) = self.save() {
+                tracing::warn!("judgment cache {} not saved: {e}", self.path.display());
+            }
         }
         items
             .iter()

@@ -68,12 +68,7 @@ impl RemoteJudge {
     /// Refuses an `api_key_env` naming an unset variable before any request (set it to
     /// `""` for a server without a key).
     pub fn new(cfg: RemoteConfig) -> crate::Result<Self> {
-        if !cfg.api_key_env.is_empty() && std::env::var_os(&cfg.api_key_env).is_none() {
-            return Err(crate::Error::Invalid(format!(
-                "judge `api_key_env` = \"{}\": that environment variable is not set (export it, or set api_key_env = \"\" for a server without a key)",
-                cfg.api_key_env
-            )));
-        }
+        engine::backend::api_key("judge.api_key_env", &cfg.api_key_env)?;
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(cfg.timeout_secs)).build();
         Ok(Self { cfg, agent, backoff: Duration::from_millis(500) })
     }
@@ -87,30 +82,11 @@ impl RemoteJudge {
             "temperature": self.cfg.temperature,
             "max_tokens": self.cfg.max_tokens,
         });
-        let key = if self.cfg.api_key_env.is_empty() { None } else { std::env::var(&self.cfg.api_key_env).ok() };
-        let mut last = String::new();
-        for attempt in 0..=self.cfg.retries {
-            if attempt > 0 {
-                std::thread::sleep(self.backoff * 2u32.pow(attempt as u32 - 1));
-            }
-            let mut req = self.agent.post(&url).set("Content-Type", "application/json");
-            if let Some(k) = &key {
-                req = req.set("Authorization", &format!("Bearer {k}"));
-            }
-            match req.send_json(body.clone()) {
-                Ok(resp) => match resp.into_json::<ChatResponse>() {
-                    Ok(r) => match r.choices.into_iter().next() {
-                        Some(c) => return Ok(c.message.content),
-                        None => last = "response has no choices".into(),
-                    },
-                    Err(e) => last = format!("unreadable response: {e}"),
-                },
-                Err(ureq::Error::Status(code, _)) if code == 429 || code >= 500 => last = format!("HTTP {code}"),
-                Err(ureq::Error::Status(code, _)) => return Err(format!("HTTP {code} from {url}")),
-                Err(e) => last = format!("{}", e.kind()),
-            }
-        }
-        Err(format!("{url}: {last} after {} attempts", self.cfg.retries + 1))
+        let key = engine::backend::api_key("judge.api_key_env", &self.cfg.api_key_env).map_err(|e| e.to_string())?;
+        engine::backend::post_json(&self.agent, &url, key.as_deref(), &body, self.cfg.retries, self.backoff, |resp| match resp.into_json::<ChatResponse>() {
+            Ok(r) => r.choices.into_iter().next().map(|c| c.message.content).ok_or_else(|| "response has no choices".to_string()),
+            Err(e) => Err(format!("unreadable response: {e}")),
+        })
     }
 }
 

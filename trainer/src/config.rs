@@ -3,6 +3,7 @@
 use crate::{Error, Result};
 use engine::judge::{JudgePrompt, Scoring};
 use serde::{Deserialize, Serialize};
+pub use crate::serve::Backend;
 use std::path::{Path, PathBuf};
 use world::{Family, SplitConfig, World};
 
@@ -255,35 +256,6 @@ pub struct RunConfig {
     /// What samples candidates and self-judgments: this engine (`local`) or an
     /// OpenAI-compatible server serving M_t (`openai`).
     pub backend: Backend,
-}
-
-impl Backend {
-    /// `local` or `openai`: what the results depend on (where the server is and how it is
-    /// called may change between resumes).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Backend::Local => "local",
-            Backend::Openai { .. } => "openai",
-        }
-    }
-}
-
-/// Where the loop's candidates and sampled self-judgments are generated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
-pub enum Backend {
-    /// This engine on M_t.
-    #[default]
-    Local,
-    /// An OpenAI-compatible `/v1/completions` server (vLLM, llama.cpp, TGI, SGLang). With
-    /// `serve`, the loop exports M_t and starts the server for the stages, then stops it;
-    /// without, it must already be serving the current M_t. Expected-score judging still
-    /// reads M_t's probabilities here.
-    Openai {
-        api: engine::backend::OpenAiConfig,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        serve: Option<engine::backend::ServeConfig>,
-    },
 }
 
 impl Default for RunConfig {

@@ -42,9 +42,7 @@ pub fn prepare(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         }
     }
     if let crate::config::Backend::Openai { api, .. } = &cfg.backend {
-        if !api.api_key_env.is_empty() && std::env::var_os(&api.api_key_env).is_none() {
-            return Err(Error::Config(format!("`backend.api.api_key_env` = {:?}: that environment variable is not set (or set it to \"\")", api.api_key_env)));
-        }
+        engine::backend::api_key("backend.api.api_key_env", &api.api_key_env)?;
     }
     // What is recorded must have been made by this config (the file may have been lost).
     crate::provenance::stages::check_recorded(cfg, run)?;

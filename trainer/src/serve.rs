@@ -1,10 +1,41 @@
-//! The generator of the loop's sampling stages: M_t itself, or an OpenAI-compatible
-//! server serving M_t (exported to GGUF and started for the stages when configured).
-use crate::config::{Backend, RunConfig};
+//! Where the loop samples (the `backend` config) and the generator of its sampling stages:
+//! M_t itself, or an OpenAI-compatible server serving M_t (exported to GGUF and started
+//! for the stages when configured).
+use crate::config::RunConfig;
 use crate::rundir::RunDir;
 use crate::Result;
 use engine::backend::{OpenAiCompletions, Server};
 use engine::{Checkpoint, Generator};
+use serde::{Deserialize, Serialize};
+
+/// Where the loop's candidates and sampled self-judgments are generated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum Backend {
+    /// This engine on M_t.
+    #[default]
+    Local,
+    /// An OpenAI-compatible `/v1/completions` server (vLLM, llama.cpp, TGI, SGLang). With
+    /// `serve`, the loop exports M_t and starts the server for the stages, then stops it;
+    /// without, it must already be serving the current M_t. Expected-score judging still
+    /// reads M_t's probabilities here.
+    Openai {
+        api: engine::backend::OpenAiConfig,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        serve: Option<engine::backend::ServeConfig>,
+    },
+}
+
+impl Backend {
+    /// `local` or `openai`: what the results depend on (where the server is and how it is
+    /// called may change between resumes).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Backend::Local => "local",
+            Backend::Openai { .. } => "openai",
+        }
+    }
+}
 
 /// A server connection for iteration `t`, with the server process if the loop started it.
 pub struct Remote {

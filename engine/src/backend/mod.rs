@@ -4,7 +4,7 @@
 pub mod openai;
 pub mod server;
 
-pub use openai::{OpenAiCompletions, OpenAiConfig};
+pub use openai::{api_key, check_endpoint, post_json, OpenAiCompletions, OpenAiConfig};
 pub use server::{Server, ServeConfig};
 
 use crate::sample::{generate, SampleParams};
@@ -19,6 +19,27 @@ pub trait Generator: Sync {
     fn generate(&self, prompts: &[Vec<u32>], n: usize, params: &SampleParams, seeds: &[u64]) -> Result<Vec<std::result::Result<String, String>>>;
     /// What generates (for caches and stage records).
     fn identity(&self) -> String;
+}
+
+/// Where another engine's greedy text `theirs` parts from ours (`ours`: our tokens after
+/// `prompt`): the index `k` of our first token whose text leaves `theirs`, and our top-2
+/// logit gap there. A small gap is a float near-tie; a large one a real difference.
+pub fn divergence(ck: &Checkpoint, prompt: &[u32], ours: &[u32], theirs: &str) -> Result<(usize, f32)> {
+    let tok = &ck.tokenizer;
+    let mut k = ours.len();
+    for i in 0..ours.len() {
+        if !theirs.trim_start().starts_with(tok.decode(&ours[..=i])?.trim_start()) {
+            k = i;
+            break;
+        }
+    }
+    let mut ctx = prompt.to_vec();
+    ctx.extend(&ours[..k]);
+    let x = candle_core::Tensor::new(ctx.as_slice(), ck.model.device())?.unsqueeze(0)?;
+    let logits = ck.model.forward(&x)?.squeeze(0)?.get(ctx.len() - 1)?.to_dtype(candle_core::DType::F32)?;
+    let mut last: Vec<f32> = logits.to_device(&candle_core::Device::Cpu)?.to_vec1()?;
+    last.sort_by(|a, b| b.total_cmp(a));
+    Ok((k, last[0] - last[1]))
 }
 
 impl Generator for Checkpoint {

@@ -40,24 +40,77 @@ impl Default for OpenAiConfig {
 impl OpenAiConfig {
     /// Every field in its range; the error names the key (under `prefix`) and the value.
     pub fn validate(&self, prefix: &str) -> std::result::Result<(), String> {
-        let bad = |k: &str, v: &dyn std::fmt::Display, allowed: &str| Err(format!("`{prefix}.{k}` = {v}: {allowed}"));
-        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-            return bad("base_url", &format!("{:?}", self.base_url), "must start with http:// or https://");
-        }
-        if self.model.trim().is_empty() {
-            return bad("model", &"\"\"", "must name the server's model");
-        }
+        check_endpoint(prefix, &self.base_url, &self.model, self.timeout_secs, self.retries)?;
         if !(1..=256).contains(&self.concurrency) {
-            return bad("concurrency", &self.concurrency, "must be in 1..=256");
-        }
-        if !(1..=86_400).contains(&self.timeout_secs) {
-            return bad("timeout_secs", &self.timeout_secs, "must be in 1..=86400");
-        }
-        if self.retries > 100 {
-            return bad("retries", &self.retries, "must be in 0..=100");
+            return Err(format!("`{prefix}.concurrency` = {}: must be in 1..=256", self.concurrency));
         }
         Ok(())
     }
+}
+
+/// The fields every OpenAI-compatible endpoint config has, in range; the error names the
+/// key under `prefix`, the value and what is allowed.
+pub fn check_endpoint(prefix: &str, base_url: &str, model: &str, timeout_secs: u64, retries: usize) -> std::result::Result<(), String> {
+    let bad = |k: &str, v: &dyn std::fmt::Display, allowed: &str| Err(format!("`{prefix}.{k}` = {v}: {allowed}"));
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return bad("base_url", &format!("{base_url:?}"), "must start with http:// or https://");
+    }
+    if model.trim().is_empty() {
+        return bad("model", &"\"\"", "must name the server's model");
+    }
+    if !(1..=86_400).contains(&timeout_secs) {
+        return bad("timeout_secs", &timeout_secs, "must be in 1..=86400");
+    }
+    if retries > 100 {
+        return bad("retries", &retries, "must be in 0..=100");
+    }
+    Ok(())
+}
+
+/// The value of the API-key variable `env` (`None` when `env` is empty, for a server
+/// without a key); an unset variable is an error naming `key` (the config key) and `env`.
+pub fn api_key(key: &str, env: &str) -> Result<Option<String>> {
+    if env.is_empty() {
+        return Ok(None);
+    }
+    std::env::var(env)
+        .map(Some)
+        .map_err(|_| Error::Invalid(format!("`{key}` = {env:?}: that environment variable is not set (export it, or set it to \"\" for a server without a key)")))
+}
+
+/// POSTs `body` as JSON to `url` with the bearer `key`, and reads the response with
+/// `read`. 429, 5xx, transport errors and responses `read` refuses are retried `retries`
+/// times with doubling `backoff`; other HTTP errors are final. The error names the URL,
+/// never the key.
+pub fn post_json<R>(
+    agent: &ureq::Agent,
+    url: &str,
+    key: Option<&str>,
+    body: &serde_json::Value,
+    retries: usize,
+    backoff: Duration,
+    mut read: impl FnMut(ureq::Response) -> std::result::Result<R, String>,
+) -> std::result::Result<R, String> {
+    let mut last = String::new();
+    for attempt in 0..=retries {
+        if attempt > 0 {
+            std::thread::sleep(backoff * 2u32.pow(attempt as u32 - 1));
+        }
+        let mut req = agent.post(url).set("Content-Type", "application/json");
+        if let Some(k) = key {
+            req = req.set("Authorization", &format!("Bearer {k}"));
+        }
+        match req.send_json(body.clone()) {
+            Ok(resp) => match read(resp) {
+                Ok(r) => return Ok(r),
+                Err(e) => last = e,
+            },
+            Err(ureq::Error::Status(code, _)) if code == 429 || code >= 500 => last = format!("HTTP {code}"),
+            Err(ureq::Error::Status(code, r)) => return Err(format!("HTTP {code} from {url}: {}", r.into_string().unwrap_or_default().chars().take(200).collect::<String>())),
+            Err(e) => last = e.kind().to_string(),
+        }
+    }
+    Err(format!("{url}: {last} after {} attempts", retries + 1))
 }
 
 /// The client; `tokenizer` is the served model's (to turn prompt ids into text).
@@ -84,14 +137,8 @@ struct Choice {
 impl OpenAiCompletions {
     /// Refuses an invalid config, or an `api_key_env` naming an unset variable, before any request.
     pub fn new(cfg: OpenAiConfig, tokenizer: Tokenizer) -> Result<Self> {
-        cfg.validate("backend").map_err(Error::Invalid)?;
-        let key = if cfg.api_key_env.is_empty() {
-            None
-        } else {
-            Some(std::env::var(&cfg.api_key_env).map_err(|_| {
-                Error::Invalid(format!("`backend.api_key_env` = {:?}: that environment variable is not set (or set api_key_env = \"\")", cfg.api_key_env))
-            })?)
-        };
+        cfg.validate("backend.api").map_err(Error::Invalid)?;
+        let key = api_key("backend.api.api_key_env", &cfg.api_key_env)?;
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(cfg.timeout_secs)).build();
         Ok(Self { cfg, tokenizer, key, agent, backoff: Duration::from_millis(500) })
     }
@@ -119,30 +166,14 @@ impl OpenAiCompletions {
         if let Some(b) = body.as_object_mut() {
             b.extend(self.cfg.extra_body.clone());
         }
-        let mut last = String::new();
-        for attempt in 0..=self.cfg.retries {
-            if attempt > 0 {
-                std::thread::sleep(self.backoff * 2u32.pow(attempt as u32 - 1));
+        post_json(&self.agent, &url, self.key.as_deref(), &body, self.cfg.retries, self.backoff, |resp| match resp.into_json::<CompletionResponse>() {
+            Ok(mut r) if r.choices.len() == n => {
+                r.choices.sort_by_key(|c| c.index);
+                Ok(r.choices.into_iter().map(|c| c.text).collect())
             }
-            let mut req = self.agent.post(&url).set("Content-Type", "application/json");
-            if let Some(k) = &self.key {
-                req = req.set("Authorization", &format!("Bearer {k}"));
-            }
-            match req.send_json(body.clone()) {
-                Ok(resp) => match resp.into_json::<CompletionResponse>() {
-                    Ok(mut r) if r.choices.len() == n => {
-                        r.choices.sort_by_key(|c| c.index);
-                        return Ok(r.choices.into_iter().map(|c| c.text).collect());
-                    }
-                    Ok(r) => last = format!("{} choices for n = {n}", r.choices.len()),
-                    Err(e) => last = format!("unreadable response: {e}"),
-                },
-                Err(ureq::Error::Status(code, _)) if code == 429 || code >= 500 => last = format!("HTTP {code}"),
-                Err(ureq::Error::Status(code, r)) => return Err(format!("{url}: HTTP {code}: {}", r.into_string().unwrap_or_default().chars().take(200).collect::<String>())),
-                Err(e) => last = e.kind().to_string(),
-            }
-        }
-        Err(format!("{url}: {last} after {} attempts", self.cfg.retries + 1))
+            Ok(r) => Err(format!("{} choices for n = {n}", r.choices.len())),
+            Err(e) => Err(format!("unreadable response: {e}")),
+        })
     }
 }
 

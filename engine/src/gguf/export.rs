@@ -3,7 +3,7 @@
 //! pre-tokenizer and special tokens, the chat template as Jinja, and the weights in
 //! llama.cpp's names and layout (Llama's Q/K rows permuted), as F32, F16 or Q8_0.
 use super::tokenizer::PreTokenizer;
-use super::weights::permute;
+use super::weights::{gguf_name, permute};
 use super::Architecture;
 use crate::model::TokenIds;
 use crate::template::{ChatTemplate, ASSISTANT, EOS, USER};
@@ -34,35 +34,6 @@ impl GgufType {
             Self::Q8_0 => 7,
         }
     }
-}
-
-/// llama.cpp's name of a Hugging Face tensor name (the inverse of [`super::weights::hf_name`]).
-pub fn gguf_name(hf: &str) -> Option<String> {
-    let fixed = match hf {
-        "model.embed_tokens.weight" => Some("token_embd.weight"),
-        "model.norm.weight" => Some("output_norm.weight"),
-        "lm_head.weight" => Some("output.weight"),
-        _ => None,
-    };
-    if let Some(f) = fixed {
-        return Some(f.into());
-    }
-    let rest = hf.strip_prefix("model.layers.")?;
-    let (layer, tail) = rest.split_once('.')?;
-    let (part, kind) = tail.rsplit_once('.')?;
-    let g = match part {
-        "input_layernorm" => "attn_norm",
-        "post_attention_layernorm" => "ffn_norm",
-        "self_attn.q_proj" => "attn_q",
-        "self_attn.k_proj" => "attn_k",
-        "self_attn.v_proj" => "attn_v",
-        "self_attn.o_proj" => "attn_output",
-        "mlp.gate_proj" => "ffn_gate",
-        "mlp.up_proj" => "ffn_up",
-        "mlp.down_proj" => "ffn_down",
-        _ => return None,
-    };
-    Some(format!("blk.{layer}.{g}.{kind}"))
 }
 
 /// The tokenizer as GGUF metadata: tokens in id order, their types (control for special
@@ -191,23 +162,6 @@ pub fn export(ck: &Checkpoint, path: &Path, ty: GgufType) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_the_inverse_of_the_loaders() {
-        for hf in [
-            "model.embed_tokens.weight",
-            "model.norm.weight",
-            "lm_head.weight",
-            "model.layers.3.self_attn.q_proj.weight",
-            "model.layers.0.self_attn.k_proj.bias",
-            "model.layers.11.mlp.down_proj.weight",
-            "model.layers.2.post_attention_layernorm.weight",
-        ] {
-            let g = gguf_name(hf).unwrap();
-            assert_eq!(super::super::weights::hf_name(&g).as_deref(), Some(hf), "{g}");
-        }
-        assert_eq!(gguf_name("model.layers.0.self_attn.rotary_emb.inv_freq"), None);
-    }
 
     #[test]
     fn the_embedded_layout_renders_as_the_engine_lays_it_out() {

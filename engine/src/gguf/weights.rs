@@ -10,35 +10,46 @@ use crate::Result;
 use candle_core::{Device, Tensor};
 use std::collections::HashMap;
 
+/// Whole tensor names, llama.cpp's and Hugging Face's.
+const FIXED: [(&str, &str); 3] = [("token_embd.weight", "model.embed_tokens.weight"), ("output_norm.weight", "model.norm.weight"), ("output.weight", "lm_head.weight")];
+
+/// Per-layer parts (`blk.N.<part>.<kind>` and `model.layers.N.<part>.<kind>`), llama.cpp's
+/// and Hugging Face's.
+const LAYER_PARTS: [(&str, &str); 9] = [
+    ("attn_norm", "input_layernorm"),
+    ("ffn_norm", "post_attention_layernorm"),
+    ("attn_q", "self_attn.q_proj"),
+    ("attn_k", "self_attn.k_proj"),
+    ("attn_v", "self_attn.v_proj"),
+    ("attn_output", "self_attn.o_proj"),
+    ("ffn_gate", "mlp.gate_proj"),
+    ("ffn_up", "mlp.up_proj"),
+    ("ffn_down", "mlp.down_proj"),
+];
+
+/// A name from one naming to the other: `to_hf` maps llama.cpp's to Hugging Face's.
+fn rename(name: &str, to_hf: bool) -> Option<String> {
+    let pick = |(g, h): &(&'static str, &'static str)| if to_hf { (*g, *h) } else { (*h, *g) };
+    if let Some((_, to)) = FIXED.iter().map(pick).find(|(from, _)| *from == name) {
+        return Some(to.into());
+    }
+    let (from_prefix, to_prefix) = if to_hf { ("blk.", "model.layers.") } else { ("model.layers.", "blk.") };
+    let (layer, tail) = name.strip_prefix(from_prefix)?.split_once('.')?;
+    let layer: usize = layer.parse().ok()?;
+    let (part, kind) = tail.rsplit_once('.')?;
+    let (_, to) = LAYER_PARTS.iter().map(pick).find(|(from, _)| *from == part)?;
+    Some(format!("{to_prefix}{layer}.{to}.{kind}"))
+}
+
 /// The Hugging Face name of a GGUF tensor name, or `None` for tensors the engine does
 /// not use (e.g. `rope_freqs.weight`).
 pub fn hf_name(name: &str) -> Option<String> {
-    let fixed = match name {
-        "token_embd.weight" => Some("model.embed_tokens.weight"),
-        "output_norm.weight" => Some("model.norm.weight"),
-        "output.weight" => Some("lm_head.weight"),
-        _ => None,
-    };
-    if let Some(f) = fixed {
-        return Some(f.into());
-    }
-    let rest = name.strip_prefix("blk.")?;
-    let (layer, tail) = rest.split_once('.')?;
-    let layer: usize = layer.parse().ok()?;
-    let (part, kind) = tail.rsplit_once('.')?;
-    let hf = match part {
-        "attn_norm" => "input_layernorm",
-        "ffn_norm" => "post_attention_layernorm",
-        "attn_q" => "self_attn.q_proj",
-        "attn_k" => "self_attn.k_proj",
-        "attn_v" => "self_attn.v_proj",
-        "attn_output" => "self_attn.o_proj",
-        "ffn_gate" => "mlp.gate_proj",
-        "ffn_up" => "mlp.up_proj",
-        "ffn_down" => "mlp.down_proj",
-        _ => return None,
-    };
-    Some(format!("model.layers.{layer}.{hf}.{kind}"))
+    rename(name, true)
+}
+
+/// llama.cpp's name of a Hugging Face tensor name (the inverse of [`hf_name`]).
+pub fn gguf_name(hf: &str) -> Option<String> {
+    rename(hf, false)
 }
 
 /// llama.cpp's permutation of Q/K rows (its `convert_hf_to_gguf.py` `permute`), for `h`
@@ -81,6 +92,23 @@ pub fn read_all(g: &mut Gguf, cfg: &Config, arch: Architecture) -> Result<HashMa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_the_inverse_of_the_loaders() {
+        for hf in [
+            "model.embed_tokens.weight",
+            "model.norm.weight",
+            "lm_head.weight",
+            "model.layers.3.self_attn.q_proj.weight",
+            "model.layers.0.self_attn.k_proj.bias",
+            "model.layers.11.mlp.down_proj.weight",
+            "model.layers.2.post_attention_layernorm.weight",
+        ] {
+            let g = gguf_name(hf).unwrap();
+            assert_eq!(hf_name(&g).as_deref(), Some(hf), "{g}");
+        }
+        assert_eq!(gguf_name("model.layers.0.self_attn.rotary_emb.inv_freq"), None);
+    }
 
     #[test]
     fn names_map_to_hugging_face() {

@@ -185,14 +185,14 @@ fn main() -> anyhow::Result<()> {
             print!("{s}");
         }
         Cmd::Compare { a, b, judge, prompts, cache, out, alpaca_eval_dir, allow_failures } => {
-            use eval::judges::{CachedJudge, GraderJudge, JudgeBackend};
+            use eval::judges::{CachedJudge, JudgeBackend};
             let backend: JudgeBackend = match judge {
                 None => JudgeBackend::Grader,
                 Some(p) => JudgeBackend::read(&p)?,
             };
             let xa: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&a)?;
             let xb: Vec<eval::alpaca::ModelOutput> = eval::alpaca::read_json_array(&b)?;
-            let ck;
+            let mut slot = None;
             if let JudgeBackend::CheckpointPairwise { path } = &backend {
                 let ck = rt.load(&path.to_string_lossy())?;
                 let j = eval::pairwise::PairwiseLlmJudge { model: &ck, params: engine::SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: 64, stop: vec![] }, seed: 0, batch_size: 16 };
@@ -210,19 +210,7 @@ fn main() -> anyhow::Result<()> {
                 println!("{} vs {}: win {} tie {} loss {}; win rate {:.1}% ± {:.1} (ties half); position bias {:.1}% first; {} pairs left out for unreadable verdicts ({} single-order failures)", a.display(), b.display(), h.win, h.tie, h.loss, h.win_rate(), h.standard_error(), 100.0 * r.position_bias, r.verdicts.iter().filter(|v| v.is_none()).count(), r.failures);
                 return Ok(());
             }
-            let inner: Box<dyn engine::judge::Judge> = match backend {
-                JudgeBackend::CheckpointPairwise { .. } => unreachable!("handled above"),
-                JudgeBackend::Grader => {
-                    let p = prompts.ok_or_else(|| anyhow::anyhow!("the grader needs --prompts <test_prompts.jsonl>"))?;
-                    let recs: Vec<world::records::PromptRecord> = trainer::rundir::read_jsonl(&p)?;
-                    Box::new(GraderJudge { tasks: recs.into_iter().filter_map(|r| r.task.map(|t| (r.instruction, t))).collect() })
-                }
-                JudgeBackend::Checkpoint { path, prompt, samples, scoring } => {
-                    ck = rt.load(&path.to_string_lossy())?;
-                    engine::judge::model_judge(&ck, eval::judges::checkpoint_spec(&path, prompt, scoring, samples))
-                }
-                JudgeBackend::Remote(cfg) => Box::new(eval::remote::RemoteJudge::new(cfg)?),
-            };
+            let inner = backend.pointwise(&rt, prompts.as_deref(), &mut slot)?;
             let mut j = CachedJudge::new(inner, cache)?;
             let c = eval::compare::compare_outputs(&xa, &xb, &mut j)?;
             let (h, ann) = (c.tally, c.annotations);
@@ -281,15 +269,8 @@ fn main() -> anyhow::Result<()> {
                 if let Some(j) = judge {
                     let backend = eval::judges::JudgeBackend::read(&j)?;
                     let name = format!("{backend:?}");
-                    let ck;
-                    let mut judge: Box<dyn engine::judge::Judge> = match backend {
-                        eval::judges::JudgeBackend::Checkpoint { path, prompt, samples, scoring } => {
-                            ck = rt.load(&path.to_string_lossy())?;
-                            engine::judge::model_judge(&ck, eval::judges::checkpoint_spec(&path, prompt, scoring, samples))
-                        }
-                        eval::judges::JudgeBackend::Remote(cfg) => Box::new(eval::remote::RemoteJudge::new(cfg)?),
-                        other => anyhow::bail!("{}: a `{other:?}` judge cannot score Open Assistant replies (use checkpoint or remote)", j.display()),
-                    };
+                    let mut slot = None;
+                    let mut judge = backend.pointwise(&rt, None, &mut slot)?;
                     let a = eval::human::judge_against_humans(judge.as_mut(), &ranked);
                     println!("{name} on the same groups: {} replies, parse rate {:.3}\n{:#?}", a.judged, a.parse_rate, a.metrics);
                 }
@@ -311,4 +292,3 @@ fn main() -> anyhow::Result<()> {
     }
     Ok(())
 }
-
