@@ -8,7 +8,9 @@ import argparse, json, os, platform, subprocess, time
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-BENCH = os.path.join("target", "release", "bench")
+# BENCH_BIN: another build of our side (e.g. against a different candle), same harness.
+BENCH = os.environ.get("BENCH_BIN", os.path.join("target", "release", "bench"))
+SUMMARY = os.environ.get("BENCH_SUMMARY", os.path.join("target", "bench", "summary.json"))
 
 
 def ours(*args):
@@ -172,10 +174,10 @@ def main():
     tmem, tsec = in_subprocess(torch_dpo, small, 8, 256)
     add("DPO step 3.4M 8x2 rows t256 peak MiB (less=better)", "MiB", o["peak_growth_mib"], tmem, lower_is_better=True)
     add("DPO first step 3.4M 8x2 rows t256 (seconds)", "s", o["dpo_step_s"], tsec, lower_is_better=True)
-    os.makedirs("target/bench", exist_ok=True)
-    with open("target/bench/summary.json", "w") as f:
+    os.makedirs(os.path.dirname(SUMMARY) or ".", exist_ok=True)
+    with open(SUMMARY, "w") as f:
         json.dump(rows, f, indent=1)
-    print("wrote target/bench/summary.json")
+    print(f"wrote {SUMMARY}")
 
 
 if __name__ == "__main__":

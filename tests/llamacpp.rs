@@ -42,7 +42,7 @@ fn api(port: u16) -> OpenAiConfig {
 }
 
 fn test_prompts(run: &Path) -> Vec<String> {
-    let recs: Vec<world::records::PromptRecord> = trainer::rundir::read_jsonl(&run.join("seed/test_prompts.jsonl")).unwrap();
+    let recs: Vec<world::records::PromptRecord> = records::read_jsonl(&run.join("seed/test_prompts.jsonl")).unwrap();
     recs.into_iter().map(|p| p.instruction).take(16).collect()
 }
 

@@ -33,12 +33,12 @@ fn every_notebook_runs_against_a_smoke_run() {
     let run = RunDir::new(&cfg.runs_dir, &cfg.name);
     trainer::iterate::run(&cfg, &run).unwrap();
     let summary = eval::run::evaluate(&run, &cfg).unwrap();
-    // The analysis crate's mirrors of the run's files read what the trainer and eval wrote.
+    // The analysis crate reads, through the records crate, what the trainer and eval wrote.
     let folder = analysis::RunFolder::open(&run.root).unwrap();
     let it: trainer::iterate::IterSummary = run.read_json("iter_1/summary.json").unwrap();
-    let mirror = folder.iter_summary(1).unwrap();
-    assert_eq!((mirror.pairs, mirror.candidates, mirror.self_score_hist, mirror.dpo_best_step), (it.pairs, it.candidates, it.self_score_hist, it.dpo_best_step));
-    assert_eq!((mirror.mean_self_score, mirror.seconds.clone()), (it.mean_self_score, it.seconds.clone()));
+    let read = folder.iter_summary(1).unwrap();
+    assert_eq!((read.pairs, read.candidates, read.self_score_hist, read.dpo_best_step), (it.pairs, it.candidates, it.self_score_hist, it.dpo_best_step));
+    assert_eq!((read.mean_self_score, read.seconds.clone()), (it.mean_self_score, it.seconds.clone()));
     let es = folder.eval_summary().unwrap();
     assert_eq!(es.models, summary.models);
     for (k, h) in &summary.head_to_head {

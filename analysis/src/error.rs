@@ -3,6 +3,8 @@ use std::path::PathBuf;
 /// What can go wrong reading a run folder or drawing a chart.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(transparent)]
+    Records(#[from] records::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     /// A file that is there but cannot be read as expected: `loc` names the line or field.

@@ -1,7 +1,7 @@
 //! The run-level charts of `eval/summary.json`, drawn the same way by `make eval`'s
 //! report and by the notebooks (no polars needed).
 use crate::charts::{max_of, Figure, Plot, Series};
-use crate::records::EvalSummary;
+use records::EvalSummary;
 
 /// Each iteration's model against the SFT baseline and against the model before it.
 pub fn win_rates(s: &EvalSummary) -> Figure {
@@ -15,7 +15,7 @@ pub fn win_rates(s: &EvalSummary) -> Figure {
 
 /// Pairwise accuracy, exact match and correlations of each model as a judge.
 pub fn judge_metrics(s: &EvalSummary) -> Figure {
-    let metric = |f: fn(&crate::records::JudgeMetrics) -> f64| s.models.iter().map(|m| s.judge.get(m).map_or(f64::NAN, f)).collect::<Vec<_>>();
+    let metric = |f: fn(&records::JudgeMetrics) -> f64| s.models.iter().map(|m| s.judge.get(m).map_or(f64::NAN, f)).collect::<Vec<_>>();
     let series = vec![
         Series::new("pairwise accuracy", metric(|j| j.pairwise_accuracy)),
         Series::new("exact match", metric(|j| j.exact_match)),

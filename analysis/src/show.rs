@@ -15,7 +15,7 @@ impl Svg {
 
     /// Writes the SVG to a file (atomically).
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::run::write_atomic(path, self.0.as_bytes())
+        Ok(records::write_atomic(path, self.0.as_bytes())?)
     }
 
     /// Number of drawn elements of a kind (`"rect"`, `"polyline"`, `"text"`), for tests.

@@ -20,7 +20,7 @@ pub fn run(model: &str, instructions: &Path, n: usize, max_new_tokens: usize, ou
         let logits = ck.model.forward(&x)?.squeeze(0)?.flatten_all()?.to_vec1::<f32>()?;
         let bytes: Vec<u8> = logits.iter().flat_map(|f| f.to_le_bytes()).collect();
         std::fs::write(out.join(format!("logits_{i}.f32")), bytes)?;
-        let g = engine::generate(&ck.model, &ck.tokenizer, &[p.clone()], 1, &params, &[0])?;
+        let g = engine::generate(&ck.model, &ck.tokenizer, std::slice::from_ref(&p), 1, &params, &[0])?;
         prompts.push(serde_json::json!({ "instruction": text, "ids": p, "greedy": g[0].tokens, "vocab": ck.config().vocab_size }));
     }
     let j = serde_json::json!({ "tokenized": tokenized, "texts": texts, "prompts": prompts, "eos_ids": ck.tokenizer.eos_ids });

@@ -163,7 +163,7 @@ impl Checkpoint {
         let tensors = self.tensors()?;
         let st = tmp.join("model.safetensors");
         candle_core::safetensors::save(&tensors, &st)?;
-        fsutil::swap_dir(&tmp, dir)
+        Ok(fsutil::swap_dir(&tmp, dir)?)
     }
 
     /// Loads a checkpoint directory (single or sharded safetensors), or a `.gguf` file,

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 pub enum Error {
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    Records(#[from] records::Error),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -24,7 +24,7 @@ pub mod tokenizer;
 pub use backend::Generator;
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
-pub use model::{Config, Llama};
+pub use model::{Config, Llama, ModelType};
 pub use runtime::{DeviceKind, Precision, Runtime};
 pub use sample::{generate, generate_with, Generation, SampleParams};
 pub use source::ModelSource;

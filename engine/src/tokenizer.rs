@@ -85,7 +85,7 @@ impl Tokenizer {
 
     pub fn save(&self, path: &Path) -> Result<()> {
         let json = self.inner.to_string(false).map_err(tk_err)?;
-        crate::fsutil::write_atomic(path, json.as_bytes())
+        Ok(crate::fsutil::write_atomic(path, json.as_bytes())?)
     }
 
     pub fn vocab_size(&self) -> usize {

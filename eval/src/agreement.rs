@@ -10,6 +10,7 @@
 //!   ranks best in their group;
 //! - Spearman (average ranks) and Kendall's tau-b are computed per group and averaged
 //!   over groups where both are defined (neither side constant).
+use crate::winrate::Verdict;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -23,20 +24,7 @@ pub struct Item {
     pub pred: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JudgeMetrics {
-    pub pairwise_accuracy: f64,
-    pub five_best: Option<f64>,
-    pub exact_match: f64,
-    pub spearman: f64,
-    pub kendall_tau: f64,
-    /// Share of strict gold pairs the judge scored equal.
-    pub tie_rate: f64,
-    /// Share of items the judge scored at all.
-    pub coverage: f64,
-    pub n_pairs: usize,
-    pub n_groups: usize,
-}
+pub use records::JudgeMetrics;
 
 fn groups(items: &[Item]) -> BTreeMap<usize, Vec<Item>> {
     let mut g: BTreeMap<usize, Vec<Item>> = BTreeMap::new();
@@ -161,15 +149,6 @@ pub fn judge_metrics(items: &[Item]) -> JudgeMetrics {
     }
 }
 
-/// A pairwise vote: which of two responses won.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Vote {
-    A,
-    B,
-    Tie,
-}
-
 /// Agreement of a judge with humans on the same pairs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HumanAgreement {
@@ -181,9 +160,10 @@ pub struct HumanAgreement {
     pub n_without_ties: usize,
 }
 
-pub fn human_agreement(votes: &[(Vote, Vote)]) -> HumanAgreement {
+/// Agreement of `(human, judge)` verdicts on the same pairs.
+pub fn human_agreement(votes: &[(Verdict, Verdict)]) -> HumanAgreement {
     let agree = votes.iter().filter(|(h, j)| h == j).count();
-    let strict: Vec<&(Vote, Vote)> = votes.iter().filter(|(h, j)| *h != Vote::Tie && *j != Vote::Tie).collect();
+    let strict: Vec<&(Verdict, Verdict)> = votes.iter().filter(|(h, j)| *h != Verdict::Tie && *j != Verdict::Tie).collect();
     let agree_strict = strict.iter().filter(|(h, j)| h == j).count();
     HumanAgreement {
         with_ties: agree as f64 / votes.len().max(1) as f64,
@@ -195,9 +175,9 @@ pub fn human_agreement(votes: &[(Vote, Vote)]) -> HumanAgreement {
 
 /// Share of decided pairs where the judge preferred the longer response
 /// (`(len_a, len_b, vote)`; equal lengths are skipped).
-pub fn length_bias(pairs: &[(usize, usize, Vote)]) -> f64 {
-    let decided: Vec<_> = pairs.iter().filter(|(a, b, v)| a != b && *v != Vote::Tie).collect();
-    let longer = decided.iter().filter(|(a, b, v)| (a > b) == (*v == Vote::A)).count();
+pub fn length_bias(pairs: &[(usize, usize, Verdict)]) -> f64 {
+    let decided: Vec<_> = pairs.iter().filter(|(a, b, v)| a != b && *v != Verdict::Tie).collect();
+    let longer = decided.iter().filter(|(a, b, v)| (a > b) == (*v == Verdict::A)).count();
     longer as f64 / decided.len().max(1) as f64
 }
 
@@ -241,10 +221,11 @@ mod tests {
 
     #[test]
     fn human_agreement_and_biases() {
-        let v = [(Vote::A, Vote::A), (Vote::B, Vote::A), (Vote::Tie, Vote::Tie), (Vote::A, Vote::Tie)];
+        use Verdict::{Tie, A, B};
+        let v = [(A, A), (B, A), (Tie, Tie), (A, Tie)];
         let h = human_agreement(&v);
         assert!((h.with_ties - 0.5).abs() < 1e-12 && h.n_without_ties == 2 && (h.without_ties - 0.5).abs() < 1e-12);
-        assert!((length_bias(&[(10, 5, Vote::A), (10, 5, Vote::B), (3, 9, Vote::B), (4, 4, Vote::A)]) - 2.0 / 3.0).abs() < 1e-12);
+        assert!((length_bias(&[(10, 5, A), (10, 5, B), (3, 9, B), (4, 4, A)]) - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(position_bias(&[true, true, false, true]), 0.75);
     }
 }

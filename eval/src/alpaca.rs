@@ -85,6 +85,7 @@ pub fn parse_json_array<T: serde::de::DeserializeOwned>(text: &str, path: &Path)
         .collect()
 }
 
+/// Writes `rows` as a pretty-printed JSON array (AlpacaEval's file layout), atomically.
 pub fn write_json_array<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     let s = serde_json::to_string_pretty(rows).map_err(|e| Error::Invalid(e.to_string()))?;
     Ok(engine::fsutil::write_atomic(path, s.as_bytes())?)

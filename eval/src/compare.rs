@@ -1,11 +1,45 @@
-//! Two systems' outputs on one prompt set, judged pair by pair by a pointwise judge
-//! (each response scored alone, so presentation order cannot matter; pairwise judges
-//! run both orders in `crate::pairwise`).
-use crate::alpaca::{Annotation, ModelOutput, Preference};
-use crate::judges::compare;
-use crate::winrate::{tally, HeadToHead, Verdict};
+//! Two systems' outputs on one prompt set, judged pair by pair (`srlm-eval compare`).
+//! A pointwise judge scores each response alone, so presentation order cannot matter; a
+//! pairwise judge runs both orders (`crate::pairwise`).
+use crate::alpaca::{read_json_array, write_json_array, Annotation, ModelOutput};
+use crate::judges::{compare, BuiltJudge, CachedJudge, JudgeBackend};
+use crate::pairwise::PairwiseLlmJudge;
+use crate::winrate::{tally, HeadToHead};
 use crate::{Error, Result};
 use engine::judge::{Judge, JudgeFailure};
+use std::path::{Path, PathBuf};
+
+/// `srlm-eval compare`: two `model_outputs.json` files, the judge between them and
+/// where the results go.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// A's `model_outputs.json`: the model whose win rate is reported (AlpacaEval's `output_2`).
+    #[arg(long)]
+    pub a: PathBuf,
+    /// B's `model_outputs.json`: the baseline (AlpacaEval's `output_1`).
+    #[arg(long)]
+    pub b: PathBuf,
+    /// TOML file with a `[judge]` table (see eval::judges::JudgeBackend); default: the grader.
+    #[arg(long)]
+    pub judge: Option<PathBuf>,
+    /// World prompts (`test_prompts.jsonl`) the grader needs.
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+    /// Judgment cache (JSONL); re-running never re-judges.
+    #[arg(long, default_value = "target/judge_cache.jsonl")]
+    pub cache: PathBuf,
+    /// Where to write AlpacaEval annotations.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// alpaca_eval checkout for the LC win rate, reported when A's prompts are
+    /// AlpacaEval's and B is `gpt4_1106_preview` (default: `ALPACA_EVAL_DIR`, else
+    /// ../shared/data/alpaca_eval).
+    #[arg(long)]
+    pub alpaca_eval_dir: Option<PathBuf>,
+    /// Exit 0 even when some pairs could not be judged (they are still left out).
+    #[arg(long)]
+    pub allow_failures: bool,
+}
 
 /// A head-to-head under a judge: the tally of the judged pairs, AlpacaEval annotations
 /// (B as `output_1`, A as `output_2`; a pair that could not be judged has a `null`
@@ -17,18 +51,23 @@ pub struct Comparison {
     pub failures: Vec<(String, JudgeFailure)>,
 }
 
+/// Each of A's outputs with B's output to the same instruction; an A output that B
+/// never answered is returned as the error.
+fn matched<'o>(a: &'o [ModelOutput], b: &'o [ModelOutput]) -> std::result::Result<Vec<(&'o ModelOutput, &'o ModelOutput)>, &'o ModelOutput> {
+    let by_ins: std::collections::HashMap<&str, &ModelOutput> = b.iter().map(|o| (o.instruction.as_str(), o)).collect();
+    a.iter().map(|x| by_ins.get(x.instruction.as_str()).map(|y| (x, *y)).ok_or(x)).collect()
+}
+
+/// `(instruction, A's output, B's output)` per pair.
+fn triples(pairs: &[(&ModelOutput, &ModelOutput)]) -> Vec<(String, String, String)> {
+    pairs.iter().map(|(x, y)| (x.instruction.clone(), x.output.clone(), y.output.clone())).collect()
+}
+
 /// Compares A's outputs with B's (matched by instruction) under `judge`, from A's side.
 /// A failed judgment is counted in `failures` and left out of the tally: never a tie.
 pub fn compare_outputs(a: &[ModelOutput], b: &[ModelOutput], judge: &mut dyn Judge) -> Result<Comparison> {
-    let by_ins: std::collections::HashMap<&str, &ModelOutput> = b.iter().map(|o| (o.instruction.as_str(), o)).collect();
-    let mut triples = vec![];
-    let mut pairs = vec![];
-    for x in a {
-        let y = by_ins.get(x.instruction.as_str()).ok_or_else(|| Error::Invalid(format!("instruction {:?} of {} has no output from {}", x.instruction, x.generator, b.first().map_or("B", |o| o.generator.as_str()))))?;
-        triples.push((x.instruction.clone(), x.output.clone(), y.output.clone()));
-        pairs.push((x, *y));
-    }
-    let verdicts = compare(judge, &triples);
+    let pairs = matched(a, b).map_err(|x| Error::Invalid(format!("instruction {:?} of {} has no output from {}", x.instruction, x.generator, b.first().map_or("B", |o| o.generator.as_str()))))?;
+    let verdicts = compare(judge, &triples(&pairs));
     let annotations = pairs
         .iter()
         .zip(&verdicts)
@@ -39,13 +78,76 @@ pub fn compare_outputs(a: &[ModelOutput], b: &[ModelOutput], judge: &mut dyn Jud
             output_2: x.output.clone(),
             generator_2: x.generator.clone(),
             annotator: judge.name(),
-            preference: v.as_ref().ok().map(|v| match v {
-                Verdict::A => Preference::SECOND,
-                Verdict::B => Preference::FIRST,
-                Verdict::Tie => Preference::DRAW,
-            }),
+            preference: v.as_ref().ok().map(|v| v.preference()),
         })
         .collect();
     let failures = pairs.iter().zip(&verdicts).filter_map(|((x, _), v)| v.as_ref().err().map(|e| (x.instruction.clone(), e.clone()))).collect();
     Ok(Comparison { tally: tally(verdicts.into_iter().flatten()), annotations, failures })
+}
+
+/// Runs `srlm-eval compare`: builds the judge the arguments name (the grader by
+/// default), judges A against B and prints the head-to-head. A pointwise judge's
+/// judgments are cached, its annotations written to `--out` and the LC win rate
+/// printed where it applies; pairs it could not judge are an error unless
+/// `--allow-failures`. A pairwise judge reports its position bias instead.
+pub fn run(args: &CompareArgs, rt: &engine::Runtime) -> Result<()> {
+    let backend = match &args.judge {
+        None => JudgeBackend::Grader,
+        Some(p) => JudgeBackend::read(p)?,
+    };
+    let a: Vec<ModelOutput> = read_json_array(&args.a)?;
+    let b: Vec<ModelOutput> = read_json_array(&args.b)?;
+    let mut slot = None;
+    let judge = backend.build(rt, args.prompts.as_deref(), &mut slot)?;
+    match judge {
+        BuiltJudge::Pairwise { judge, path } => run_pairwise(args, &judge, &path, &a, &b),
+        BuiltJudge::Pointwise(inner) => run_pointwise(args, CachedJudge::new(inner, args.cache.clone())?, &a, &b),
+    }
+}
+
+/// A pairwise checkpoint's head-to-head, both orders, with its position bias.
+fn run_pairwise(args: &CompareArgs, judge: &PairwiseLlmJudge, path: &Path, a: &[ModelOutput], b: &[ModelOutput]) -> Result<()> {
+    let pairs = matched(a, b).map_err(|x| Error::Invalid(format!("{}: instruction {:?} has no output in {}", args.a.display(), x.instruction, args.b.display())))?;
+    let r = judge.compare(&triples(&pairs))?;
+    let h = tally(r.verdicts.iter().flatten().copied());
+    if h.total() == 0 {
+        return Err(Error::Invalid(format!(
+            "no readable verdict from {} in {} pairs ({} single-order failures): is the model trained on the pairwise prompt?",
+            path.display(),
+            r.verdicts.len(),
+            r.failures
+        )));
+    }
+    let left_out = r.verdicts.iter().filter(|v| v.is_none()).count();
+    println!(
+        "{} vs {}: {h}; position bias {:.1}% first; {left_out} pairs left out for unreadable verdicts ({} single-order failures)",
+        args.a.display(),
+        args.b.display(),
+        100.0 * r.position_bias,
+        r.failures
+    );
+    Ok(())
+}
+
+/// A pointwise judge's head-to-head: printed with the LC win rate, annotations written.
+fn run_pointwise(args: &CompareArgs, mut judge: CachedJudge<dyn Judge + '_>, a: &[ModelOutput], b: &[ModelOutput]) -> Result<()> {
+    let c = compare_outputs(a, b, &mut judge)?;
+    let (h, ann) = (c.tally, c.annotations);
+    println!("{} vs {}: {h}; {} of {} pairs not judged", args.a.display(), args.b.display(), c.failures.len(), ann.len());
+    for (ins, e) in c.failures.iter().take(5) {
+        eprintln!("not judged: {:?}: {e}", ins.chars().take(60).collect::<String>());
+    }
+    let dir = crate::lc::difficulty::alpaca_eval_dir(args.alpaca_eval_dir.clone());
+    println!("{}", crate::lc::lc_line(&dir, &a.first().map_or(String::new(), |o| o.generator.clone()), &ann));
+    if let Some(o) = &args.out {
+        write_json_array(o, &ann)?;
+    }
+    if !c.failures.is_empty() && !args.allow_failures {
+        return Err(Error::Invalid(format!(
+            "{} of {} pairs could not be judged (causes above; they are left out, never ties); pass --allow-failures to accept a partial comparison",
+            c.failures.len(),
+            ann.len()
+        )));
+    }
+    Ok(())
 }

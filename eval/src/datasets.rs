@@ -1,5 +1,5 @@
 //! Loaders for the public judgment data used to prove the agreement metrics.
-use crate::agreement::Vote;
+use crate::winrate::Verdict;
 use crate::leaderboard::read_csv;
 use crate::{Error, Result};
 use std::path::Path;
@@ -9,15 +9,15 @@ use std::path::Path;
 pub struct MtBenchVote {
     pub question_id: u32,
     pub turn: u32,
-    pub human: Vote,
-    pub gpt4: Vote,
+    pub human: Verdict,
+    pub gpt4: Verdict,
 }
 
-fn vote(s: &str) -> Option<Vote> {
+fn vote(s: &str) -> Option<Verdict> {
     match s.trim() {
-        "model_a" => Some(Vote::A),
-        "model_b" => Some(Vote::B),
-        s if s.starts_with("tie") => Some(Vote::Tie), // "tie", "tie (inconsistent)"
+        "model_a" => Some(Verdict::A),
+        "model_b" => Some(Verdict::B),
+        s if s.starts_with("tie") => Some(Verdict::Tie), // "tie", "tie (inconsistent)"
         _ => None,
     }
 }

@@ -7,6 +7,8 @@ pub enum Error {
     Engine(#[from] engine::Error),
     #[error(transparent)]
     Trainer(#[from] trainer::Error),
+    #[error(transparent)]
+    Records(#[from] records::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {loc}: {msg}")]

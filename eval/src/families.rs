@@ -3,28 +3,12 @@
 //! judged its own candidates (pairwise accuracy over the pairs it does not tie, AUC of
 //! right against wrong candidates of one prompt, tie rate). The paper's mechanism says
 //! gains follow judge quality; these are the numbers that show whether they do.
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The key of the row over every family.
 pub const ALL: &str = "all";
 
-/// One family's instruction following, per model.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct FamilyStats {
-    /// Kept out of training entirely (test prompts only).
-    pub held_out: bool,
-    /// Test prompts of the family.
-    pub prompts: usize,
-    /// Mean grader score (0-5).
-    pub grader_score: BTreeMap<String, f64>,
-    /// Share of responses meeting every requirement (rubric criterion 4: content and
-    /// every constraint).
-    pub all_met: BTreeMap<String, f64>,
-    /// Share of responses whose content, chatter stripped, is the one right answer;
-    /// empty for families with many right answers.
-    pub content_right: BTreeMap<String, f64>,
-}
+pub use records::FamilyStats;
 
 /// One candidate as the loop saw it: the grader's score, whether it meets every
 /// requirement, and the judge's mean self-score (`None`: every judgment failed).
@@ -37,25 +21,7 @@ pub struct Candidate {
     pub read: Option<bool>,
 }
 
-/// How a judge ordered candidates against the grader, within each prompt.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OwnJudging {
-    /// Pairs of one prompt's candidates that the grader orders strictly (both scored).
-    pub pairs: usize,
-    /// Of those, the share the judge scores equal (`None`: no pair).
-    pub tie_rate: Option<f64>,
-    /// Of those the judge does not tie, the share it orders as the grader does.
-    pub accuracy: Option<f64>,
-    /// Right against wrong candidates of one prompt: P(self-score of the right one is
-    /// higher), ties half (`None`: no such pair).
-    pub auc: Option<f64>,
-    /// Right/wrong pairs behind `auc`.
-    pub auc_pairs: usize,
-    /// Share of judgments whose item list is exactly the response's items: whether the judge
-    /// read what it judged (constrained tasks; `None` without any).
-    #[serde(default)]
-    pub read_rate: Option<f64>,
-}
+pub use records::OwnJudging;
 
 /// Scores one judge over groups of candidates (one group per prompt).
 pub fn own_judging<'a>(groups: impl IntoIterator<Item = &'a [Candidate]>) -> OwnJudging {

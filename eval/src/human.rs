@@ -1,9 +1,70 @@
-//! Any judge against human rankings (Open Assistant's ranked replies): the paper's
-//! Table 4 metrics, with how many judgments could be read and how many pairs tied.
-use crate::agreement::{judge_metrics, Item, JudgeMetrics};
-use crate::datasets::OaGroup;
+//! Judges against human judgments on public data (`srlm-eval agreement`): GPT-4 against
+//! MT-Bench's human votes, and any judge against Open Assistant's ranked replies (the
+//! paper's Table 4 metrics, with how many judgments could be read and how many pairs tied).
+use crate::agreement::{human_agreement, judge_metrics, Item, JudgeMetrics};
+use crate::datasets::{load_mtbench, load_oa_ranked, OaGroup};
+use crate::judges::JudgeBackend;
+use crate::Result;
 use engine::judge::Judge;
 use serde::Serialize;
+use std::path::PathBuf;
+
+/// `srlm-eval agreement`: the public human judgments to measure on, and optionally a judge.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AgreementArgs {
+    /// MT-Bench `human_vs_gpt4pair_slim.csv`: GPT-4 vs human per turn.
+    #[arg(long)]
+    pub mtbench: Option<PathBuf>,
+    /// Open Assistant `en_100_tree.jsonl`: Table 4 metrics of a response-length judge
+    /// (and of `--judge`).
+    #[arg(long)]
+    pub oa: Option<PathBuf>,
+    /// TOML with a `[judge]` table (`type = "checkpoint"` or `"remote"`, as for
+    /// `compare`) to measure against the Open Assistant rankings.
+    #[arg(long)]
+    pub judge: Option<PathBuf>,
+    /// Only the first this many Open Assistant reply groups.
+    #[arg(long)]
+    pub groups: Option<usize>,
+}
+
+/// Runs `srlm-eval agreement`, printing each result as it is ready: GPT-4's agreement
+/// with the MT-Bench humans per turn; on Open Assistant, the length judge's Table 4
+/// metrics, then `--judge`'s (built by [`JudgeBackend::pointwise`]).
+pub fn run(args: &AgreementArgs, rt: &engine::Runtime) -> Result<()> {
+    if let Some(p) = &args.mtbench {
+        let votes = load_mtbench(p)?;
+        for turn in [1, 2] {
+            let v: Vec<_> = votes.iter().filter(|x| x.turn == turn).map(|x| (x.human, x.gpt4)).collect();
+            let a = human_agreement(&v);
+            println!("turn {turn}: GPT-4 vs human agreement {:.1}% with ties (n={}), {:.1}% without ties (n={})", 100.0 * a.with_ties, a.n_with_ties, 100.0 * a.without_ties, a.n_without_ties);
+        }
+    }
+    let Some(p) = &args.oa else { return Ok(()) };
+    let mut ranked = load_oa_ranked(p)?;
+    ranked.truncate(args.groups.unwrap_or(usize::MAX));
+    println!("length judge on {} Open Assistant reply groups: {:#?}", ranked.len(), length_judge(&ranked));
+    if let Some(j) = &args.judge {
+        let backend = JudgeBackend::read(j)?;
+        let name = format!("{backend:?}");
+        let mut slot = None;
+        let mut judge = backend.pointwise(rt, None, &mut slot)?;
+        let a = judge_against_humans(judge.as_mut(), &ranked);
+        println!("{name} on the same groups: {} replies, parse rate {:.3}\n{:#?}", a.judged, a.parse_rate, a.metrics);
+    }
+    Ok(())
+}
+
+/// The response-length judge (the longer reply scores higher) against the human ranks:
+/// the baseline a judge has to beat.
+pub fn length_judge(groups: &[OaGroup]) -> JudgeMetrics {
+    let items: Vec<Item> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, x)| x.replies.iter().map(move |(t, r)| Item { group: g, gold: -(*r as f64), pred: Some(t.chars().count() as f64) }))
+        .collect();
+    judge_metrics(&items)
+}
 
 /// A judge's agreement with the human rankings.
 #[derive(Debug, Clone, PartialEq, Serialize)]

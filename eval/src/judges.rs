@@ -1,5 +1,6 @@
 //! Judges for evaluation, behind engine's `Judge` trait: the world's grader, any
-//! checkpoint with the paper's prompt (engine's `LlmJudge`), and a disk cache.
+//! checkpoint with the paper's prompt (engine's `LlmJudge`), and a disk cache; each
+//! built from its config by [`JudgeBackend::build`].
 use engine::judge::{Judge, JudgeFailure, Judgment};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -44,15 +45,26 @@ impl JudgeBackend {
         Ok(f.judge)
     }
 
-    /// The pointwise judge this backend describes. A checkpoint is loaded (with `rt`) into
-    /// `slot`, which the judge borrows; the grader needs the world's prompts
-    /// (`test_prompts.jsonl`); a pairwise checkpoint is not a pointwise judge.
+    /// The judge this backend describes, whichever kind: every judge `srlm-eval` uses is
+    /// built here. A checkpoint is loaded (with `rt`) into `slot`, which the judge
+    /// borrows; the grader needs the world's prompts (`test_prompts.jsonl`).
+    pub fn build<'a>(self, rt: &engine::Runtime, grader_prompts: Option<&std::path::Path>, slot: &'a mut Option<engine::Checkpoint>) -> crate::Result<BuiltJudge<'a>> {
+        Ok(match self {
+            JudgeBackend::CheckpointPairwise { path } => {
+                let ck = slot.insert(rt.load(&path.to_string_lossy())?);
+                BuiltJudge::Pairwise { judge: crate::pairwise::PairwiseLlmJudge::greedy(ck), path }
+            }
+            pointwise => BuiltJudge::Pointwise(pointwise.pointwise(rt, grader_prompts, slot)?),
+        })
+    }
+
+    /// The pointwise judge this backend describes (see [`JudgeBackend::build`]); a pairwise
+    /// checkpoint is not a pointwise judge.
     pub fn pointwise<'a>(self, rt: &engine::Runtime, grader_prompts: Option<&std::path::Path>, slot: &'a mut Option<engine::Checkpoint>) -> crate::Result<Box<dyn Judge + 'a>> {
         Ok(match self {
             JudgeBackend::Grader => {
                 let p = grader_prompts.ok_or_else(|| crate::Error::Invalid("the grader judges only the world's prompts (with `compare --prompts <test_prompts.jsonl>`)".into()))?;
-                let recs: Vec<world::records::PromptRecord> = trainer::rundir::read_jsonl(p)?;
-                Box::new(GraderJudge { tasks: recs.into_iter().filter_map(|r| r.task.map(|t| (r.instruction, t))).collect() })
+                Box::new(GraderJudge::read(p)?)
             }
             JudgeBackend::Checkpoint { path, prompt, samples, scoring } => {
                 let ck = slot.insert(rt.load(&path.to_string_lossy())?);
@@ -105,9 +117,30 @@ impl JudgeBackend {
     }
 }
 
+/// A judge built from a [`JudgeBackend`].
+pub enum BuiltJudge<'a> {
+    /// Scores each response alone (grader, checkpoint, expected score, remote).
+    Pointwise(Box<dyn Judge + 'a>),
+    /// Compares two responses, in both orders.
+    Pairwise {
+        judge: crate::pairwise::PairwiseLlmJudge<'a>,
+        /// The checkpoint it was loaded from (named in messages).
+        path: std::path::PathBuf,
+    },
+}
+
 /// The world's grader as a judge: knows the task behind each instruction.
 pub struct GraderJudge {
     pub tasks: HashMap<String, Task>,
+}
+
+impl GraderJudge {
+    /// The grader of the world prompts in `prompts` (`test_prompts.jsonl`); prompts
+    /// without a task are left out.
+    pub fn read(prompts: &std::path::Path) -> crate::Result<Self> {
+        let recs: Vec<world::records::PromptRecord> = records::read_jsonl(prompts)?;
+        Ok(GraderJudge { tasks: recs.into_iter().filter_map(|r| r.task.map(|t| (r.instruction, t))).collect() })
+    }
 }
 
 impl Judge for GraderJudge {
@@ -165,9 +198,10 @@ fn key(judge: &str, i: &str, r: &str) -> String {
 }
 
 impl<J: Judge + ?Sized> CachedJudge<J> {
+    /// Wraps `inner`, starting from the judgments already cached at `path` (if any).
     pub fn new(inner: Box<J>, path: std::path::PathBuf) -> crate::Result<Self> {
         let cache = if path.exists() {
-            trainer::rundir::read_jsonl::<(String, Judgment)>(&path)?.into_iter().collect()
+            records::read_jsonl::<(String, Judgment)>(&path)?.into_iter().collect()
         } else {
             HashMap::new()
         };

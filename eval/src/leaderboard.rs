@@ -5,7 +5,40 @@ use crate::lc::{LcContext, LcInput};
 use crate::winrate::{win_rate, WinRate};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// `srlm-eval leaderboard`: the `results/` folder, its annotator, and the CSV to write.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LeaderboardArgs {
+    /// Folder laid out as `<model>/<annotator>/annotations.json`.
+    #[arg(long)]
+    pub results: PathBuf,
+    /// The annotator whose judgments rank the models (its folder under each model).
+    #[arg(long, default_value = "weighted_alpaca_eval_gpt4_turbo")]
+    pub annotator: String,
+    /// Where to write the CSV.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Skip the length-controlled GLM.
+    #[arg(long)]
+    pub no_lc: bool,
+    /// alpaca_eval checkout for the LC fit (difficulty, coefficients); default: the
+    /// folder above `--results`.
+    #[arg(long)]
+    pub alpaca_eval_dir: Option<PathBuf>,
+}
+
+/// Runs `srlm-eval leaderboard`: [`build`]s the leaderboard (with the LC fit unless
+/// `--no-lc`), writes it as CSV to `--out` and prints it.
+pub fn run(args: &LeaderboardArgs) -> Result<()> {
+    let dir = args.alpaca_eval_dir.clone().unwrap_or_else(|| args.results.join(".."));
+    let ctx = if args.no_lc { None } else { Some(LcContext::load(&dir)?) };
+    let csv = to_csv(&build(&args.results, &args.annotator, ctx.as_ref())?);
+    engine::fsutil::write_atomic(&args.out, csv.as_bytes())?;
+    print!("{csv}");
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
 
 /// One leaderboard row with AlpacaEval's columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

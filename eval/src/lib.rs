@@ -13,6 +13,7 @@ pub mod ifeval;
 pub mod judges;
 pub mod lc;
 pub mod leaderboard;
+pub mod pairs;
 pub mod pairwise;
 pub mod remote;
 pub mod report;

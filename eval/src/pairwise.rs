@@ -5,10 +5,14 @@ use crate::winrate::{both_orders, Verdict};
 use engine::judge::{parse_preference, render_pairwise, JudgeFailure};
 use engine::{generate, Checkpoint, SampleParams};
 
+/// A checkpoint prompted to pick the better of two responses.
 pub struct PairwiseLlmJudge<'a> {
     pub model: &'a Checkpoint,
+    /// Sampling of each verdict (`Preferred: A|B` needs few tokens).
     pub params: SampleParams,
+    /// Seed of the first prompt's sampling; each prompt's seed derives from it.
     pub seed: u64,
+    /// Prompts generated together.
     pub batch_size: usize,
 }
 
@@ -24,7 +28,13 @@ pub struct PairwiseResult {
     pub failures: usize,
 }
 
-impl PairwiseLlmJudge<'_> {
+impl<'a> PairwiseLlmJudge<'a> {
+    /// The pairwise judge as `srlm-eval` runs one: greedy, 64 new tokens, seed 0,
+    /// batches of 16.
+    pub fn greedy(model: &'a Checkpoint) -> Self {
+        Self { model, params: SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: 64, stop: vec![] }, seed: 0, batch_size: 16 }
+    }
+
     /// One order: `true` when the first response is preferred.
     fn one_order(&self, triples: &[(String, String, String)]) -> crate::Result<Vec<Result<bool, JudgeFailure>>> {
         let tok = &self.model.tokenizer;
@@ -71,10 +81,8 @@ impl PairwiseLlmJudge<'_> {
                     }
                 }
                 let (Ok(x), Ok(y)) = (x, y) else { return None };
-                let v1 = if *x { Verdict::A } else { Verdict::B };
-                // the second order showed B first: "first preferred" means B
-                let v2 = if *y { Verdict::B } else { Verdict::A };
-                Some(both_orders(v1, v2))
+                // the second order showed B first: its verdict is flipped back to A vs B
+                Some(both_orders(Verdict::first_if(*x), Verdict::first_if(*y).flipped()))
             })
             .collect();
         Ok(PairwiseResult { verdicts, position_bias: firsts as f64 / decided.max(1) as f64, failures })

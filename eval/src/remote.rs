@@ -44,6 +44,7 @@ impl Default for RemoteConfig {
     }
 }
 
+/// A judge that scores each response by asking the endpoint of its [`RemoteConfig`].
 pub struct RemoteJudge {
     pub cfg: RemoteConfig,
     agent: ureq::Agent,

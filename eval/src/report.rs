@@ -1,5 +1,5 @@
 //! `report.md`: the paper's tables on a run, with the plots embedded.
-use crate::run::Summary;
+use records::EvalSummary;
 use crate::Result;
 use trainer::RunDir;
 
@@ -9,16 +9,15 @@ fn f(x: f64) -> String {
 
 /// Writes the PNG plots and `eval/report.md`.
 /// `lc_note` says whether the run's outputs have an AlpacaEval LC win rate, or why not.
-pub fn write(run: &RunDir, s: &Summary, lc_note: &str) -> Result<()> {
+pub fn write(run: &RunDir, s: &EvalSummary, lc_note: &str) -> Result<()> {
     let dir = run.path("eval");
     let models = &s.models;
-    // The same figures the notebooks draw, from the summary as `summary.json` holds it.
-    let mirror: analysis::records::EvalSummary = serde_json::to_value(s).and_then(serde_json::from_value).map_err(|e| crate::Error::Invalid(format!("summary: {e}")))?;
+    // The same figures the notebooks draw.
     let png = |name: &str, f: analysis::Figure| f.png(&dir.join(name)).map_err(|e| crate::Error::Invalid(e.to_string()));
-    png("win_rates.png", analysis::figures::win_rates(&mirror))?;
-    png("judge_metrics.png", analysis::figures::judge_metrics(&mirror))?;
-    png("length.png", analysis::figures::lengths(&mirror))?;
-    png("self_scores.png", analysis::figures::self_scores(&mirror))?;
+    png("win_rates.png", analysis::figures::win_rates(s))?;
+    png("judge_metrics.png", analysis::figures::judge_metrics(s))?;
+    png("length.png", analysis::figures::lengths(s))?;
+    png("self_scores.png", analysis::figures::self_scores(s))?;
     png("gain_vs_judge.png", analysis::figures::gain_vs_judge(&crate::families::gain_points(&s.by_family, &s.own_judging)))?;
 
     let mut md = String::from("# Self-rewarding run: evaluation\n\n");
@@ -73,7 +72,7 @@ fn opt(x: Option<f64>) -> String {
 }
 
 /// Per family: mean grader score, share with every requirement met, content right.
-fn families(s: &Summary) -> String {
+fn families(s: &EvalSummary) -> String {
     let mut md = String::from("\n### Per family (test prompts)\n\nEach cell: mean grader score / share meeting every requirement (rubric criterion 4) / content right (single-answer families only). *held out*: no training prompt of the family, in SFT or the loop.\n\n");
     md.push_str(&format!("| family | prompts | {} |\n|---|---|{}\n", s.models.join(" | "), "---|".repeat(s.models.len())));
     for (fam, st) in &s.by_family {
@@ -92,7 +91,7 @@ fn families(s: &Summary) -> String {
 }
 
 /// M_t judging its own candidates, per family.
-fn own_judging(s: &Summary) -> String {
+fn own_judging(s: &EvalSummary) -> String {
     let mut md = String::from("\n### Each M_t judging its own candidates, per family\n\nAccuracy over the candidate pairs the grader orders strictly and the judge does not tie; AUC: a right candidate (every requirement met) scored above a wrong one of the same prompt, ties half; ties: share of the grader's strict pairs the judge scored equal. *Read*: share of judgments whose item list is exactly the response's items (did the judge read what it judged). This is the generation–verification gap the loop lives on: where accuracy is near 0.5, the pairs carry no signal.\n\n| judge | family | accuracy (untied) | AUC | ties | read | pairs |\n|---|---|---|---|---|---|---|\n");
     for (m, fams) in &s.own_judging {
         for (fam, j) in fams {

@@ -4,8 +4,8 @@
 //! with one row per graded answer (`test_scores.jsonl`) and per judged EFT response
 //! (`judge_scores.jsonl`) for the notebooks.
 use crate::agreement::{judge_metrics, Item, JudgeMetrics};
-use crate::families::{own_judging_by_family, Candidate, FamilyStats, OwnJudging, ALL};
-use crate::alpaca::{write_json_array, Annotation, ModelOutput, Preference};
+use crate::families::{own_judging_by_family, Candidate, OwnJudging, ALL};
+use crate::alpaca::{write_json_array, Annotation, ModelOutput};
 use crate::judges::{compare, GraderJudge};
 use crate::winrate::{tally, HeadToHead, Verdict};
 use crate::Result;
@@ -13,64 +13,10 @@ use engine::{generate, Checkpoint, SampleParams};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use trainer::{RunConfig, RunDir};
-use analysis::records::{JudgeScore, TestScore};
+use records::{JudgeScore, TestScore};
 use world::records::{EftExample, PromptRecord};
 
-/// Everything `make eval` reports, as in `summary.json`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Summary {
-    /// Model names in order: SFT (the baseline), M1, M2, ...
-    pub models: Vec<String>,
-    /// Mean grader score (0-5) of each model's responses to the test prompts.
-    pub grader_score: BTreeMap<String, f64>,
-    /// `"M2_vs_M1"` etc.: wins of the first, ties, losses under the grader.
-    pub head_to_head: BTreeMap<String, HeadToHeadRow>,
-    /// Each model as a judge of the held-out EFT set, against the grader.
-    pub judge: BTreeMap<String, JudgeMetrics>,
-    /// Mean response length in characters.
-    pub avg_length: BTreeMap<String, f64>,
-    /// Mean response length in words.
-    pub avg_words: BTreeMap<String, f64>,
-    /// Self-assigned scores in each iteration, counts of rounded scores 0..=5.
-    pub self_scores: BTreeMap<String, [usize; 6]>,
-    /// M_t as the judge of its own candidates in iteration t (the scores the loop used),
-    /// against the grader: the signal the pairs could carry. Keyed `"M1"`, `"M2"`, ...
-    #[serde(default)]
-    pub self_judge: BTreeMap<String, JudgeMetrics>,
-    /// Share of each model's test responses meeting each rubric criterion (relevant,
-    /// substantial, basic elements right, complete and in order, exact): criteria 1-4
-    /// are content, the fifth is also form (no extraneous text).
-    #[serde(default)]
-    pub criteria: BTreeMap<String, [f64; 5]>,
-    /// Content and form apart: the share of each model's test responses whose content,
-    /// chatter stripped, is the reference, and the share carrying chatter (a sign-off or
-    /// lead-in, which the rubric's fifth point penalises).
-    /// Over single-answer prompts only (absent when the world has none).
-    #[serde(default)]
-    pub content_right: BTreeMap<String, f64>,
-    #[serde(default)]
-    pub chatter: BTreeMap<String, f64>,
-    /// Per task family, and over every family (`"all"`): grader score, all requirements
-    /// met, content right (single-answer families), per model.
-    #[serde(default)]
-    pub by_family: BTreeMap<String, FamilyStats>,
-    /// M_t judging its own candidates of iteration t against the grader, per family and
-    /// over every family (`"all"`): accuracy over untied pairs, AUC, tie rate.
-    #[serde(default)]
-    pub own_judging: BTreeMap<String, BTreeMap<String, OwnJudging>>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct HeadToHeadRow {
-    pub win: usize,
-    pub tie: usize,
-    pub loss: usize,
-    /// Ties counted half, percent.
-    pub win_rate: f64,
-    pub standard_error: f64,
-    /// Win minus loss, points.
-    pub net: f64,
-}
+use records::{EvalSummary, HeadToHeadRow};
 
 impl From<HeadToHead> for HeadToHeadRow {
     fn from(h: HeadToHead) -> Self {
@@ -154,7 +100,7 @@ fn self_judge(run: &RunDir, t: usize) -> Result<(JudgeMetrics, BTreeMap<String, 
             };
             g.push(Candidate { grader: gr.score as f64, right: gr.criteria[3], judge: *s, read });
         }
-        groups.push((task.family.clone(), g));
+        groups.push((task.family.name().to_string(), g));
     }
     Ok((judge_metrics(&items), own_judging_by_family(&groups)))
 }
@@ -164,7 +110,7 @@ fn self_judge(run: &RunDir, t: usize) -> Result<(JudgeMetrics, BTreeMap<String, 
 /// Evaluates the run `name` under `runs_dir` with the config it was made with: the name
 /// must be one safe folder name, the folder must exist and hold a valid `config.toml`,
 /// and no other process may be using it.
-pub fn evaluate_named(runs_dir: &std::path::Path, name: &str) -> Result<(RunDir, Summary)> {
+pub fn evaluate_named(runs_dir: &std::path::Path, name: &str) -> Result<(RunDir, EvalSummary)> {
     trainer::config_check::check_run_name(name)?;
     let run = RunDir::new(runs_dir, name);
     if !run.root.is_dir() {
@@ -178,7 +124,7 @@ pub fn evaluate_named(runs_dir: &std::path::Path, name: &str) -> Result<(RunDir,
     Ok((run, s))
 }
 
-pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
+pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<EvalSummary> {
     trainer::parallel::one_thread_per_job();
     let prompts: Vec<PromptRecord> = run.read_jsonl("seed/test_prompts.jsonl")?;
     let eft: Vec<EftExample> = run.read_jsonl("seed/eft_eval.jsonl")?;
@@ -186,7 +132,7 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
     if models.is_empty() {
         return Err(crate::Error::Invalid(format!("no trained models in {}; run `make iterate` first", run.root.display())));
     }
-    let mut s = Summary { models: models.iter().map(|m| m.0.clone()).collect(), ..Default::default() };
+    let mut s = EvalSummary { models: models.iter().map(|m| m.0.clone()).collect(), ..Default::default() };
     let mut responses: HashMap<String, Vec<String>> = HashMap::new();
     let tasks: HashMap<String, world::Task> = prompts.iter().filter_map(|p| p.task.clone().map(|t| (p.instruction.clone(), t))).collect();
     let mut grader = GraderJudge { tasks };
@@ -201,7 +147,7 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
         for (p, r) in prompts.iter().zip(&out) {
             let Some(task) = &p.task else { continue };
             let g = world::grade(task, r);
-            test_rows.push(TestScore { model: name.clone(), prompt_id: p.id, family: task.family.clone(), words: r.split_whitespace().count(), grader: g.score as f64 });
+            test_rows.push(TestScore { model: name.clone(), prompt_id: p.id, family: task.family.name().into(), words: r.split_whitespace().count(), grader: g.score as f64 });
             scores.push(g.score as f64);
             met.iter_mut().zip(g.criteria).for_each(|(m, c)| *m += c as u8 as f64);
             let (core, chat) = world::strip_chatter(r);
@@ -209,7 +155,7 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
             right += is_right as u8 as f64;
             single += task.has_single_answer() as usize;
             chatter += chat as u8 as f64;
-            for key in [task.family.as_str(), ALL] {
+            for key in [task.family.name(), ALL] {
                 let e = fam.entry(key.to_string()).or_default();
                 *e = (e.0 + g.score as f64, e.1 + g.criteria[3] as u8 as f64, e.2 + is_right as u8 as f64, e.3 + 1, e.4 + task.has_single_answer() as usize);
             }
@@ -274,11 +220,8 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
                     output_2: ra.clone(),
                     generator_2: a.clone(),
                     annotator: "world_grader".into(),
-                    preference: Some(match v {
-                        Verdict::A => Preference::SECOND,
-                        Verdict::B => Preference::FIRST,
-                        Verdict::Tie => Preference::DRAW,
-                    }),
+                    // output_1 is b's: the grader's verdict "a" prefers the second output.
+                    preference: Some(v.preference()),
                 })
                 .collect();
             write_json_array(&run.path(&format!("eval/annotations/{key}/annotations.json")), &ann)?;
@@ -293,7 +236,7 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<Summary> {
     };
     let mut t = 1;
     while run.exists(&format!("iter_{t}/summary.json")) {
-        let it: trainer::iterate::IterSummary = run.read_json(&format!("iter_{t}/summary.json"))?;
+        let it = run.iter_summary(t)?;
         s.self_scores.insert(format!("M{t}"), it.self_score_hist);
         let (metrics, by_family) = self_judge(run, t)?;
         s.self_judge.insert(format!("M{t}"), metrics);

@@ -1,4 +1,5 @@
 //! Win rates as AlpacaEval computes them, and head-to-head win/tie/loss.
+use crate::alpaca::Preference;
 use serde::{Deserialize, Serialize};
 
 /// AlpacaEval's leaderboard record for one model against the baseline (`output_1`).
@@ -45,6 +46,7 @@ pub struct HeadToHead {
 }
 
 impl HeadToHead {
+    /// Pairs counted.
     pub fn total(&self) -> usize {
         self.win + self.tie + self.loss
     }
@@ -56,24 +58,65 @@ impl HeadToHead {
     pub fn win_rate(&self) -> f64 {
         100.0 * (self.win as f64 + 0.5 * self.tie as f64) / self.total().max(1) as f64
     }
-    /// Standard error of the win rate (ties half), in percent.
+    /// Standard error of the win rate (ties half), in percent: AlpacaEval's, over one
+    /// preference per verdict (wins, then ties, then losses).
     pub fn standard_error(&self) -> f64 {
-        let prefs: Vec<f64> = std::iter::repeat(2.0)
-            .take(self.win)
-            .chain(std::iter::repeat(1.5).take(self.tie))
-            .chain(std::iter::repeat(1.0).take(self.loss))
+        let prefs: Vec<f64> = [(Verdict::A, self.win), (Verdict::Tie, self.tie), (Verdict::B, self.loss)]
+            .into_iter()
+            .flat_map(|(v, n)| std::iter::repeat_n(v.preference().value(), n))
             .collect();
         win_rate(&prefs).standard_error
     }
 }
 
-/// A verdict on A vs B from one order of presentation.
+impl std::fmt::Display for HeadToHead {
+    /// `win 3 tie 1 loss 1; win rate 70.0% ± 20.0 (ties half)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "win {} tie {} loss {}; win rate {:.1}% ± {:.1} (ties half)", self.win, self.tie, self.loss, self.win_rate(), self.standard_error())
+    }
+}
+
+/// A verdict on a pair of responses, A against B: which won, or a tie. Judges' head-to-head
+/// verdicts, the votes of humans and of GPT-4 in MT-Bench, and one order of a pairwise
+/// judge's presentation are all verdicts. Serialized as `"a"`, `"b"`, `"tie"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     A,
     B,
     Tie,
+}
+
+impl Verdict {
+    /// The verdict of a judge shown the two responses in order: the first when
+    /// `first_preferred`, else the second.
+    pub fn first_if(first_preferred: bool) -> Verdict {
+        if first_preferred {
+            Verdict::A
+        } else {
+            Verdict::B
+        }
+    }
+
+    /// The same verdict with A and B swapped (a verdict on B-then-A read back as A vs B).
+    pub fn flipped(self) -> Verdict {
+        match self {
+            Verdict::A => Verdict::B,
+            Verdict::B => Verdict::A,
+            Verdict::Tie => Verdict::Tie,
+        }
+    }
+
+    /// AlpacaEval's preference from A's side, B being the baseline (`output_1`) and A the
+    /// model (`output_2`): A's win is 2, a tie 1.5, B's win 1. The one place a verdict
+    /// becomes a number: annotations and win-rate standard errors both come from here.
+    pub fn preference(self) -> Preference {
+        match self {
+            Verdict::A => Preference::SECOND,
+            Verdict::B => Preference::FIRST,
+            Verdict::Tie => Preference::DRAW,
+        }
+    }
 }
 
 /// Combines the verdicts from both orders (the second already flipped back to A/B):
@@ -86,6 +129,7 @@ pub fn both_orders(first: Verdict, second_flipped_back: Verdict) -> Verdict {
     }
 }
 
+/// Counts verdicts from A's side: A's wins, ties, and B's wins as A's losses.
 pub fn tally(verdicts: impl IntoIterator<Item = Verdict>) -> HeadToHead {
     let mut h = HeadToHead::default();
     for v in verdicts {
@@ -113,5 +157,17 @@ mod tests {
         assert!((h.net() - 40.0).abs() < 1e-12 && (h.win_rate() - 70.0).abs() < 1e-12);
         assert_eq!(both_orders(Verdict::A, Verdict::A), Verdict::A);
         assert_eq!(both_orders(Verdict::A, Verdict::B), Verdict::Tie);
+    }
+
+    #[test]
+    fn verdicts_map_to_alpaca_preferences() {
+        assert_eq!([Verdict::A, Verdict::Tie, Verdict::B].map(|v| v.preference().value()), [2.0, 1.5, 1.0]);
+        assert_eq!([Verdict::A, Verdict::Tie, Verdict::B].map(Verdict::flipped), [Verdict::B, Verdict::Tie, Verdict::A]);
+        assert_eq!((Verdict::first_if(true), Verdict::first_if(false)), (Verdict::A, Verdict::B));
+        // The standard error from counts is the one from the preferences they stand for.
+        let h = HeadToHead { win: 3, tie: 1, loss: 1 };
+        assert_eq!(h.standard_error(), win_rate(&[2.0, 2.0, 2.0, 1.5, 1.0]).standard_error);
+        assert_eq!(h.to_string(), "win 3 tie 1 loss 1; win rate 70.0% ± 20.0 (ties half)");
+        assert_eq!(serde_json::to_string(&[Verdict::A, Verdict::B, Verdict::Tie]).unwrap(), r#"["a","b","tie"]"#);
     }
 }

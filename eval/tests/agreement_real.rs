@@ -1,5 +1,6 @@
 //! Agreement metrics on real human judgments (`../shared/data`).
-use eval::agreement::{human_agreement, judge_metrics, Item, Vote};
+use eval::agreement::{human_agreement, judge_metrics, Item};
+use eval::winrate::Verdict;
 use eval::datasets::{load_mtbench, load_oa_groups};
 use std::path::PathBuf;
 
@@ -14,13 +15,13 @@ fn mtbench_gpt4_vs_human_agreement_per_turn() {
     let votes = load_mtbench(&shared("mtbench_human_judgments_derived/human_vs_gpt4pair_slim.csv")).unwrap();
     assert_eq!(votes.len(), 1751);
     for turn in [1, 2] {
-        let v: Vec<(Vote, Vote)> = votes.iter().filter(|x| x.turn == turn).map(|x| (x.human, x.gpt4)).collect();
+        let v: Vec<(Verdict, Verdict)> = votes.iter().filter(|x| x.turn == turn).map(|x| (x.human, x.gpt4)).collect();
         let a = human_agreement(&v);
         // Independent count: plain loops over the same votes.
         let (mut same, mut strict, mut strict_same) = (0, 0, 0);
         for (h, g) in &v {
             same += (h == g) as usize;
-            if *h != Vote::Tie && *g != Vote::Tie {
+            if *h != Verdict::Tie && *g != Verdict::Tie {
                 strict += 1;
                 strict_same += (h == g) as usize;
             }

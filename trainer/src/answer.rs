@@ -3,7 +3,7 @@
 use crate::{Error, Result};
 use engine::{generate, generate_with, Checkpoint, SampleParams};
 use std::io::{BufRead, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Answers every instruction in order, `batch_size` at a time; the token budget of a
 /// batch is clamped to the model's context. Row `i` is sampled with seed `seed + i`.
@@ -104,6 +104,86 @@ pub fn chat(ck: &Checkpoint, params: &SampleParams, seed: u64, input: &mut dyn B
     Ok(history)
 }
 
+/// A model to load and how to sample from it (`srlm chat`, `srlm generate`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// A `.gguf` file, a Hugging Face checkpoint folder, or a hub id (from the local cache).
+    #[arg(long)]
+    pub model: String,
+    /// Most new tokens per answer.
+    #[arg(long, default_value_t = 512)]
+    pub max_new_tokens: usize,
+    /// 0 is greedy.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Nucleus sampling: the smallest set of tokens whose probabilities reach this.
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f64,
+    /// Seed of the sampling (answer or chat turn `i` samples with `seed + i`).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where the model runs.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: engine::DeviceKind,
+    /// The weights' precision in memory.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub dtype: engine::Precision,
+}
+
+impl ModelArgs {
+    /// The model and its sampling parameters.
+    pub fn load(&self) -> Result<(Checkpoint, SampleParams)> {
+        let ck = engine::Runtime { device: self.device, dtype: self.dtype }.load(&self.model)?;
+        Ok((ck, SampleParams { temperature: self.temperature, top_p: self.top_p, max_new_tokens: self.max_new_tokens, stop: vec![] }))
+    }
+}
+
+/// `srlm chat`: [`chat`] with `args`' model on the terminal.
+pub fn chat_on_terminal(args: &ModelArgs) -> Result<()> {
+    let (ck, params) = args.load()?;
+    eprintln!("{} ({} parameters); empty line ends, /reset forgets", args.model, ck.config().num_parameters());
+    chat(&ck, &params, args.seed, &mut std::io::stdin().lock(), &mut std::io::stdout())?;
+    Ok(())
+}
+
+/// `srlm generate`: a model, the instructions it answers, and where the answers go.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// JSONL (`instruction` or `prompt` per line) or a JSON array (AlpacaEval's set).
+    #[arg(long)]
+    pub prompts: PathBuf,
+    /// Where to write the outputs (AlpacaEval's `model_outputs.json` format).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Instructions per batch.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// `generator` field of the outputs (default: the model argument).
+    #[arg(long)]
+    pub generator: Option<String>,
+}
+
+/// AlpacaEval's `model_outputs.json` rows: `instruction`, `output`, `generator` and an
+/// empty `dataset`, in the instructions' order.
+pub fn model_outputs(instructions: &[String], answers: &[String], generator: &str) -> Vec<serde_json::Value> {
+    instructions.iter().zip(answers).map(|(i, o)| serde_json::json!({ "instruction": i, "output": o, "generator": generator, "dataset": "" })).collect()
+}
+
+/// `srlm generate`: answers every instruction of `args.prompts` ([`answer_all`]) and
+/// writes them to `args.out` as [`model_outputs`].
+pub fn generate_outputs(args: &GenerateArgs) -> Result<()> {
+    let (ck, params) = args.model.load()?;
+    let instructions = read_instructions(&args.prompts)?;
+    let answers = answer_all(&ck, &instructions, &params, args.batch_size, args.model.seed, "generate")?;
+    let rows = model_outputs(&instructions, &answers, args.generator.as_deref().unwrap_or(&args.model.model));
+    let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::Stage(e.to_string()))?;
+    engine::fsutil::write_atomic(&args.out, text.as_bytes())?;
+    eprintln!("wrote {} outputs to {}", rows.len(), args.out.display());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +208,14 @@ mod tests {
         std::fs::write(&p, "{\"instruction\": \"one\"}\n{\"text\": 3}\n").unwrap();
         let e = read_instructions(&p).unwrap_err().to_string();
         assert!(e.contains("c.jsonl") && e.contains("line 2"), "{e}");
+    }
+
+    /// AlpacaEval's fields, in its order, one row per instruction.
+    #[test]
+    fn model_outputs_in_alpaca_eval_format() {
+        let rows = model_outputs(&["a".into(), "b".into()], &["x".into(), "y".into()], "m");
+        assert_eq!(serde_json::to_string(&rows[1]).unwrap(), r#"{"instruction":"b","output":"y","generator":"m","dataset":""}"#);
+        assert_eq!(rows.len(), 2);
     }
 
     /// Batched answers equal one-by-one answers (row seeds do not depend on batching),

@@ -3,16 +3,9 @@
 use crate::config::IterateConfig;
 use crate::{Error, Result};
 use engine::{Generator, SampleParams, Tokenizer};
-use serde::{Deserialize, Serialize};
 use world::records::PromptRecord;
 
-/// The N sampled responses of one prompt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CandidateSet {
-    pub prompt_id: usize,
-    pub instruction: String,
-    pub responses: Vec<String>,
-}
+pub use records::CandidateSet;
 
 /// A stable per-sample seed: the same prompt, sample index and seed give the same text,
 /// whatever batch the prompt falls in.

@@ -2,7 +2,7 @@
 //! (judge prompt -> justification ending in `Score: N`), plus held-out test prompts;
 //! and the tokenizer, trained on the world's text.
 use crate::config::{DataConfig, RunConfig};
-use crate::rundir::RunDir;
+use records::RunDir;
 use crate::Result;
 use engine::judge::JudgePrompt;
 use rand::{Rng, SeedableRng};
@@ -32,7 +32,7 @@ pub fn make_ift(w: &World, rng: &mut ChaCha8Rng, n: usize, split: Split, sign_of
         .into_iter()
         .map(|t| {
             let response = if sign_off > 0.0 && rng.gen_bool(sign_off.min(1.0)) { world::sign_off(rng, &t.reference) } else { t.reference };
-            IftExample { instruction: t.instruction, response, family: t.family }
+            IftExample { instruction: t.instruction, response, family: t.family.name().into() }
         })
         .collect()
 }
@@ -81,7 +81,7 @@ pub fn make_eft(
                 instruction: t.instruction.clone(),
                 response,
                 score: g.score,
-                family: t.family.clone(),
+                family: t.family.name().into(),
             });
             added += 1;
         }
@@ -150,7 +150,7 @@ pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         "ift": ift.len(), "eft_train": eft.len(), "eft_eval": eft_eval.len(), "test_prompts": test.len(),
         "eft_train_scores": hist(&eft), "eft_eval_scores": hist(&eft_eval),
     }))?;
-    run.finish("seed/seed", &made_by)
+    Ok(run.finish("seed/seed", &made_by)?)
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ pub enum Error {
     #[error(transparent)]
     Engine(#[from] engine::Error),
     #[error(transparent)]
+    Records(#[from] records::Error),
+    #[error(transparent)]
     Candle(#[from] candle_core::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },

@@ -2,7 +2,7 @@
 //! and SFT baseline, so that loop settings (judge, candidates, pairs, DPO) are compared
 //! on the same M1 without training it again (SFT is most of `make iterate`'s time).
 use crate::config::RunConfig;
-use crate::rundir::RunDir;
+use records::RunDir;
 use crate::{Error, Result};
 use std::path::Path;
 

@@ -1,17 +1,7 @@
 //! Stage 4, pairs: per prompt, the highest- vs the lowest-scored candidate; ties dropped.
 use crate::selfjudge::Judged;
-use serde::{Deserialize, Serialize};
 
-/// A preference pair (TRL's DPO format plus where it came from).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pair {
-    pub prompt_id: usize,
-    pub prompt: String,
-    pub chosen: String,
-    pub rejected: String,
-    pub chosen_score: f64,
-    pub rejected_score: f64,
-}
+pub use records::Pair;
 
 /// Indices of (best, worst) among the scored responses, or `None` when fewer than two
 /// are scored, all scores tie, or best and worst are the same text. First index wins ties.

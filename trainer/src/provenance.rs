@@ -1,117 +1,9 @@
-//! What made a stage's output: the config values and the inputs (files, checkpoints, the
-//! judge prompt's text) it depends on. Recorded in the stage's `.begun` marker when it
-//! starts and its `.done` marker when it ends; a resumed run compares them with what it
-//! would use now and refuses a mismatch, saying what changed, instead of reusing output
-//! made from something else (a deleted `config.toml`, a swapped tokenizer, another M_t).
+//! What each stage of the loop depends on (`stages::*`), recorded by the run folder's
+//! stage markers ([`records::Provenance`]): the config values and inputs it reads.
 use crate::config::RunConfig;
-use crate::rundir::RunDir;
-use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use std::path::Path;
-
-/// The record of one stage's making.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Provenance {
-    /// Config values the stage depends on, by key path (`sft.steps` -> 250).
-    pub config: BTreeMap<String, Value>,
-    /// Inputs by name (a run-folder path, or `judge prompt`) -> SHA-256 of their content.
-    pub inputs: BTreeMap<String, String>,
-}
-
-/// SHA-256 of bytes, hex.
-pub fn digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 of a file's content, or of a folder's files (names and contents, in name order).
-pub fn digest_path(path: &Path) -> Result<String> {
-    let mut h = Sha256::new();
-    hash_into(&mut h, path, Path::new(""))?;
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn hash_into(h: &mut Sha256, path: &Path, rel: &Path) -> Result<()> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.is_dir() {
-        let mut names: Vec<_> = std::fs::read_dir(path)
-            .map_err(|e| Error::io(path, e))?
-            .map(|e| e.map(|e| e.file_name()).map_err(|e| Error::io(path, e)))
-            .collect::<Result<_>>()?;
-        names.sort();
-        for n in names {
-            // Temporary files of an interrupted write are not content.
-            if !engine::fsutil::is_tmp_name(&n.to_string_lossy()) {
-                hash_into(h, &path.join(&n), &rel.join(&n))?;
-            }
-        }
-    } else {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        h.update(rel.to_string_lossy().as_bytes());
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(&bytes);
-    }
-    Ok(())
-}
-
-impl Provenance {
-    /// Adds a config value under `key`, flattened to one entry per leaf (`sft.steps`, ...).
-    pub fn config<T: Serialize>(mut self, key: &str, v: &T) -> Result<Self> {
-        let v = serde_json::to_value(v).map_err(|e| Error::Config(format!("{key}: {e}")))?;
-        flatten(key, v, &mut self.config);
-        Ok(self)
-    }
-
-    /// Adds a run-folder input (file or folder) by its path relative to the run.
-    pub fn input(mut self, run: &RunDir, rel: &str) -> Result<Self> {
-        self.inputs.insert(rel.to_string(), digest_path(&run.path(rel))?);
-        Ok(self)
-    }
-
-    /// Adds an input known by its digest.
-    pub fn digest(mut self, name: &str, digest: String) -> Self {
-        self.inputs.insert(name.to_string(), digest);
-        self
-    }
-
-    /// What differs from `was` (the record of the earlier making), one line per key or input.
-    pub fn changes(&self, was: &Provenance) -> Vec<String> {
-        let show = |v: Option<&Value>| v.map_or("(absent)".to_string(), |v| v.to_string());
-        let mut out = vec![];
-        let keys: std::collections::BTreeSet<&String> = self.config.keys().chain(was.config.keys()).collect();
-        for k in keys {
-            let (old, new) = (was.config.get(k), self.config.get(k));
-            if old != new {
-                out.push(format!("{k}: {} -> {}", show(old), show(new)));
-            }
-        }
-        let names: std::collections::BTreeSet<&String> = self.inputs.keys().chain(was.inputs.keys()).collect();
-        for n in names {
-            match (was.inputs.get(n), self.inputs.get(n)) {
-                (Some(a), Some(b)) if a != b => out.push(format!("{n}: other content (sha256 {} -> {})", &a[..12.min(a.len())], &b[..12.min(b.len())])),
-                (None, Some(_)) => out.push(format!("{n}: a new input")),
-                (Some(_), None) => out.push(format!("{n}: no longer an input")),
-                _ => {}
-            }
-        }
-        out
-    }
-}
-
-fn flatten(key: &str, v: Value, out: &mut BTreeMap<String, Value>) {
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, v) in m {
-                flatten(&format!("{key}.{k}"), v, out);
-            }
-        }
-        v => {
-            out.insert(key.to_string(), v);
-        }
-    }
-}
+use records::RunDir;
+use crate::Result;
+pub use records::provenance::{digest, digest_path, Provenance};
 
 /// The iterate section without `iterations` (more iterations may be asked of a run).
 fn iterate_recipe(cfg: &RunConfig) -> crate::config::IterateConfig {
@@ -138,13 +30,13 @@ pub mod stages {
     }
 
     fn sft_common(cfg: &RunConfig, run: &RunDir) -> Result<Provenance> {
-        Provenance::default()
+        Ok(Provenance::default()
             .config("seed", &cfg.seed)?
             .config("model", &cfg.model)?
             .config("sft", &cfg.sft)?
             .input(run, "seed/tokenizer.json")?
             .input(run, "seed/ift.jsonl")?
-            .input(run, "seed/ift_valid.jsonl")
+            .input(run, "seed/ift_valid.jsonl")?)
     }
 
     /// The SFT baseline: IFT only.
@@ -171,7 +63,7 @@ pub mod stages {
 
     /// M1: IFT + EFT.
     pub fn m1(cfg: &RunConfig, run: &RunDir) -> Result<Provenance> {
-        sft_common(cfg, run)?.input(run, "seed/eft_valid.jsonl")?.input(run, "seed/eft_train_mixed.jsonl")
+        Ok(sft_common(cfg, run)?.input(run, "seed/eft_valid.jsonl")?.input(run, "seed/eft_train_mixed.jsonl")?)
     }
 
     /// Checks every stage record in the run folder (done or begun) against this config,
@@ -228,7 +120,7 @@ pub mod stages {
     /// Iteration `t`'s candidates.
     pub fn candidates(cfg: &RunConfig, run: &RunDir, t: usize, model: &str) -> Result<Provenance> {
         let ic = &cfg.iterate;
-        Provenance::default()
+        Ok(Provenance::default()
             .config("seed", &cfg.seed)?
             .config("iterate.seed", &ic.seed)?
             .config("iterate.n_candidates", &ic.n_candidates)?
@@ -238,13 +130,13 @@ pub mod stages {
             .config("iterate.batch_size", &ic.batch_size)?
             .config("backend", &cfg.backend.kind())?
             .digest(&format!("m{t}"), model.to_string())
-            .input(run, &format!("{}/prompts.jsonl", run.iter(t)))
+            .input(run, &format!("{}/prompts.jsonl", run.iter(t)))?)
     }
 
     /// Iteration `t`'s self-judgments.
     pub fn judgments(cfg: &RunConfig, run: &RunDir, t: usize, model: &str) -> Result<Provenance> {
         let ic = &cfg.iterate;
-        Provenance::default()
+        Ok(Provenance::default()
             .config("seed", &cfg.seed)?
             .config("iterate.seed", &ic.seed)?
             .config("iterate.n_candidates", &ic.n_candidates)?
@@ -253,18 +145,18 @@ pub mod stages {
             .config("backend", &cfg.backend.kind())?
             .digest("judge prompt", judge_prompt(cfg)?)
             .digest(&format!("m{t}"), model.to_string())
-            .input(run, &format!("{}/candidates.jsonl", run.iter(t)))
+            .input(run, &format!("{}/candidates.jsonl", run.iter(t)))?)
     }
 
     /// M_{t+1}: DPO from M_t on iteration `t`'s judgments.
     pub fn dpo(cfg: &RunConfig, run: &RunDir, t: usize, model: &str) -> Result<Provenance> {
-        Provenance::default()
+        Ok(Provenance::default()
             .config("seed", &cfg.seed)?
             .config("iterate.seed", &cfg.iterate.seed)?
             .config("model.max_len", &cfg.model.max_len)?
             .config("dpo", &cfg.dpo)?
             .digest(&format!("m{t}"), model.to_string())
-            .input(run, &format!("{}/judgments.jsonl", run.iter(t)))
+            .input(run, &format!("{}/judgments.jsonl", run.iter(t)))?)
     }
 }
 

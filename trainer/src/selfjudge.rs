@@ -5,21 +5,8 @@ use crate::config::JudgeConfig;
 use crate::{Error, Result};
 use engine::judge::{model_judge_on, JudgeFailure, ModelJudgeSpec};
 use engine::{Checkpoint, Generator, SampleParams};
-use serde::{Deserialize, Serialize};
 
-/// The candidates of one prompt with their self-assigned scores.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Judged {
-    pub prompt_id: usize,
-    pub instruction: String,
-    pub responses: Vec<String>,
-    /// Mean valid score per response; `None` when every sample failed to parse.
-    pub scores: Vec<Option<f64>>,
-    /// Samples per response whose score could not be read.
-    pub parse_failures: Vec<usize>,
-    /// The first judgment text per response, for inspection.
-    pub judgments: Vec<String>,
-}
+pub use records::Judged;
 
 /// M_t (`model`; its sampled judgments from `generator`) scores `sets`. A backend that
 /// failed (a request, the server) fails the chunk with its cause, so the stage resumes

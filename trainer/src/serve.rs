@@ -2,7 +2,7 @@
 //! M_t itself, or an OpenAI-compatible server serving M_t (exported to GGUF and started
 //! for the stages when configured).
 use crate::config::RunConfig;
-use crate::rundir::RunDir;
+use records::RunDir;
 use crate::Result;
 use engine::backend::{OpenAiCompletions, Server};
 use engine::{Checkpoint, Generator};

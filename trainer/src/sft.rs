@@ -2,8 +2,8 @@
 //! M1 trains on IFT + EFT; the SFT baseline on IFT only.
 use crate::config::RunConfig;
 use crate::provenance::stages;
-use crate::rundir::RunDir;
-use crate::train::{train, Metrics, Progress};
+use records::RunDir;
+use crate::train::{train, Keep, Metrics, Progress, TrainRun};
 use crate::Result;
 use engine::logprob::{sft_loss, SeqBatch};
 use engine::{Checkpoint, Config, Tokenizer};
@@ -46,15 +46,12 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
     let max_len = cfg.model.max_len;
     let dev = ck.model.device().clone();
     let bs = cfg.sft.batch_size;
+    let lengths: Vec<usize> = train_data.iter().map(|(p, r)| p.len() + r.len()).collect();
+    let work = run.path(&format!("work/{out}"));
+    let spec = TrainRun { cfg: &cfg.sft, lengths: &lengths, seed: cfg.seed, work: &work, label: out, keep: Keep::Last, threads: cfg.workers() };
     let progress = train(
         &mut ck,
-        &cfg.sft,
-        &train_data.iter().map(|(p, r)| p.len() + r.len()).collect::<Vec<_>>(),
-        cfg.seed,
-        &run.path(&format!("work/{out}")),
-        out,
-        false,
-        cfg.workers(),
+        &spec,
         |m, idx| {
             let rows: Pairs = idx.iter().map(|&i| train_data[i].clone()).collect();
             let b = SeqBatch::new(&rows, pad, max_len, &dev)?;
@@ -91,7 +88,7 @@ pub fn model_eft(cfg: &RunConfig, run: &RunDir) -> Result<Vec<EftExample>> {
                     instruction: t.instruction.clone(),
                     response,
                     score: gr.score,
-                    family: t.family.clone(),
+                    family: t.family.name().into(),
                 });
             }
         }

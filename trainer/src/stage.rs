@@ -1,6 +1,6 @@
 //! Long stages in resumable chunks: each chunk's output is its own atomically
 //! written JSONL part, so a killed run redoes at most the chunks in flight.
-use crate::rundir::RunDir;
+use records::RunDir;
 use crate::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::de::DeserializeOwned;

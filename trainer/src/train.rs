@@ -12,23 +12,9 @@ use engine::{Checkpoint, Llama};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
 
-pub type Metrics = BTreeMap<String, f64>;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Progress {
-    /// Steps completed.
-    pub step: usize,
-    /// Training metrics per step (`loss`, `lr`, `grad_norm`, and the loss's own).
-    pub train: Vec<(usize, Metrics)>,
-    /// Validation metrics (`loss` and the loss's own) after the given step.
-    pub valid: Vec<(usize, Metrics)>,
-    /// Step and validation loss of the best checkpoint so far.
-    pub best: Option<(usize, f64)>,
-}
+pub use records::{Metrics, Progress};
 
 /// The batches of one epoch: a seeded permutation, cut into windows of 16
 /// batches, each window sorted by length (so a batch pads little), then the
@@ -123,27 +109,50 @@ pub fn data_parallel_step(
     Ok((l / wsum, m, grads))
 }
 
-/// Trains `ck` for `cfg.steps` steps over examples of the given token `lengths`.
+/// Which weights a training run ends with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The last step's.
+    Last,
+    /// Those of the lowest validation loss (kept under `work/best` as they are found).
+    BestValid,
+}
+
+/// One training run: everything [`train`] needs besides the model and the two closures.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainRun<'a> {
+    /// Steps, batch size, optimiser, schedule, evaluation and checkpoint intervals.
+    pub cfg: &'a TrainConfig,
+    /// Token count of each training example (batches group similar lengths).
+    pub lengths: &'a [usize],
+    /// Seed of the batch order.
+    pub seed: u64,
+    /// Folder of the resumable state (`state/`) and the best checkpoint (`best/`).
+    pub work: &'a Path,
+    /// Name in the progress bar, the log and errors.
+    pub label: &'a str,
+    /// Which weights to end with.
+    pub keep: Keep,
+    /// Threads the shards of a batch run on (the numbers do not depend on it).
+    pub threads: usize,
+}
+
+/// Trains `ck` for `run.cfg.steps` steps over examples of the given token `run.lengths`.
 ///
 /// `loss_fn(model, indices)` returns the batch loss and extra metrics; `eval_fn(model)`
-/// returns validation metrics including `loss`. State is saved under `work` every
+/// returns validation metrics including `loss`. State is saved under `run.work` every
 /// `cfg.ckpt_every` steps and a restarted call continues from it exactly. With
-/// `keep_best`, `ck` ends holding the weights of the lowest validation loss. Each batch
-/// is split into `cfg.shards` parts run on up to `threads` threads (data parallelism;
-/// the numbers do not depend on `threads`).
-#[allow(clippy::too_many_arguments)]
+/// [`Keep::BestValid`], `ck` ends holding the weights of the lowest validation loss. Each
+/// batch is split into `cfg.shards` parts run on up to `run.threads` threads (data
+/// parallelism; the numbers do not depend on `threads`).
 pub fn train(
     ck: &mut Checkpoint,
-    cfg: &TrainConfig,
-    lengths: &[usize],
-    seed: u64,
-    work: &Path,
-    label: &str,
-    keep_best: bool,
-    threads: usize,
+    run: &TrainRun,
     loss_fn: impl Fn(&Llama, &[usize]) -> Result<ShardLoss> + Sync,
     mut eval_fn: impl FnMut(&Llama) -> Result<Metrics>,
 ) -> Result<Progress> {
+    let TrainRun { cfg, lengths, seed, work, label, keep, threads } = *run;
+    let keep_best = keep == Keep::BestValid;
     if lengths.is_empty() {
         return Err(Error::Stage(format!("{label}: no training examples")));
     }

@@ -16,8 +16,8 @@ pub enum Answer {
 /// One instruction of the world with everything needed to solve and grade it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
-    /// Family name, e.g. `reverse`.
-    pub family: String,
+    /// Its family (serialized by name, e.g. `reverse`).
+    pub family: crate::Family,
     pub instruction: String,
     /// The expected answer content.
     pub answer: Answer,
@@ -30,16 +30,16 @@ pub struct Task {
 }
 
 impl Task {
-    pub fn items(family: &str, instruction: String, items: Vec<String>, sep: &str, relevant: Vec<String>, d: u8) -> Self {
+    pub fn items(family: crate::Family, instruction: String, items: Vec<String>, sep: &str, relevant: Vec<String>, d: u8) -> Self {
         let reference = items.join(sep);
         let mut relevant = relevant;
         relevant.extend(items.iter().cloned());
-        Self { family: family.into(), instruction, answer: Answer::Items(items), reference, relevant, difficulty: d }
+        Self { family, instruction, answer: Answer::Items(items), reference, relevant, difficulty: d }
     }
 
     /// A constrained task; `reference` is one right response of many.
-    pub fn constrained(family: &str, instruction: String, spec: crate::constrained::Spec, reference: String, relevant: Vec<String>, d: u8) -> Self {
-        Self { family: family.into(), instruction, answer: Answer::Constrained(spec), reference, relevant, difficulty: d }
+    pub fn constrained(family: crate::Family, instruction: String, spec: crate::constrained::Spec, reference: String, relevant: Vec<String>, d: u8) -> Self {
+        Self { family, instruction, answer: Answer::Constrained(spec), reference, relevant, difficulty: d }
     }
 
     /// Whether one response is right (a single-answer task: it is the answer).
@@ -47,7 +47,7 @@ impl Task {
         !matches!(self.answer, Answer::Constrained(_))
     }
 
-    pub fn number(family: &str, instruction: String, value: i64, unit: Option<&str>, relevant: Vec<String>, d: u8) -> Self {
+    pub fn number(family: crate::Family, instruction: String, value: i64, unit: Option<&str>, relevant: Vec<String>, d: u8) -> Self {
         let reference = match unit {
             Some(u) => format!("{value} {u}"),
             None => value.to_string(),
@@ -57,7 +57,7 @@ impl Task {
             relevant.push(u.to_string());
         }
         Self {
-            family: family.into(),
+            family,
             instruction,
             answer: Answer::Number { value, unit: unit.map(str::to_string) },
             reference,

@@ -50,8 +50,4 @@ impl World {
         }
     }
 
-    /// The family of a task by its name.
-    pub fn family_of(task: &Task) -> Option<Family> {
-        Family::from_name(&task.family)
-    }
 }

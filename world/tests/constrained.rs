@@ -7,7 +7,7 @@ use world::{corrupt, grade, Family, Task};
 
 fn task(spec: Spec) -> Task {
     let reference = spec.render(&spec.valid_items()[..spec.count]);
-    Task::constrained("test", "instr".into(), spec.clone(), reference, spec.source.members(), 1)
+    Task::constrained(world::Family::PickItems, "instr".into(), spec.clone(), reference, spec.source.members(), 1)
 }
 
 fn assert_scores(t: &Task, cases: &[(&str, u8)]) {

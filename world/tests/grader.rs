@@ -3,7 +3,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use world::{corrupt, grade, Answer, Family, Task};
 
-fn task(family: &str, reference_items: &[&str], relevant: &[&str]) -> Task {
+fn task(family: Family, reference_items: &[&str], relevant: &[&str]) -> Task {
     let items: Vec<String> = reference_items.iter().map(|s| s.to_string()).collect();
     Task::items(family, "instr".into(), items, " ", relevant.iter().map(|s| s.to_string()).collect(), 1)
 }
@@ -11,7 +11,7 @@ fn task(family: &str, reference_items: &[&str], relevant: &[&str]) -> Task {
 #[test]
 fn reverse_by_hand() {
     // Reverse the list: cat dog sun  ->  sun dog cat
-    let t = task("reverse", &["sun", "dog", "cat"], &["cat", "dog", "sun"]);
+    let t = task(Family::Reverse, &["sun", "dog", "cat"], &["cat", "dog", "sun"]);
     let cases = [
         ("sun dog cat", 5, [true; 5]),
         ("The answer is sun dog cat", 4, [true, true, true, true, false]),
@@ -33,7 +33,7 @@ fn reverse_by_hand() {
 #[test]
 fn numbers_by_hand() {
     // Convert 3 km to m -> "3000 m"
-    let t = Task::number("convert", "Convert 3 km to m.".into(), 3000, Some("m"), vec!["3".into(), "km".into()], 1);
+    let t = Task::number(Family::Convert, "Convert 3 km to m.".into(), 3000, Some("m"), vec!["3".into(), "km".into()], 1);
     for (resp, score) in [
         ("3000 m", 5),
         ("It is 3000 m.", 4),
@@ -97,9 +97,9 @@ fn splits_are_stable_and_hold_out_families() {
     let mut counts = std::collections::HashMap::new();
     for _ in 0..300 {
         let t = w.sample(&mut rng, world::Split::Train);
-        assert_ne!(t.family, "filter");
-        *counts.entry(t.family.clone()).or_insert(0) += 1;
-        assert_eq!(w.split.split_of(Family::from_name(&t.family).unwrap(), &t.instruction), world::Split::Train);
+        assert_ne!(t.family, Family::Filter);
+        *counts.entry(t.family).or_insert(0) += 1;
+        assert_eq!(w.split.split_of(t.family, &t.instruction), world::Split::Train);
     }
     assert_eq!(counts.len(), 13);
 }

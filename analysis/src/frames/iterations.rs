@@ -16,9 +16,9 @@ where
 /// One row per finished iteration t (M_t -> M_{t+1}), from `iter_<t>/summary.json`.
 pub fn iterations(run: &RunFolder) -> Result<DataFrame> {
     let ts = run.iterations();
-    let s = ts.iter().map(|t| run.iter_summary(*t)).collect::<Result<Vec<_>>>()?;
-    let g = |f: &dyn Fn(&crate::records::IterSummary) -> f64| s.iter().map(f).collect::<Vec<f64>>();
-    let m = |k: &'static str| move |x: &crate::records::IterSummary| x.dpo_valid.get(k).copied().unwrap_or(f64::NAN);
+    let s = ts.iter().map(|t| run.iter_summary(*t)).collect::<records::Result<Vec<_>>>()?;
+    let g = |f: &dyn Fn(&records::IterSummary) -> f64| s.iter().map(f).collect::<Vec<f64>>();
+    let m = |k: &'static str| move |x: &records::IterSummary| x.dpo_valid.get(k).copied().unwrap_or(f64::NAN);
     frame("iterations", vec![
         col("iteration", ts.iter().map(|t| *t as u32).collect()),
         col("prompts_kept", s.iter().map(|x| x.prompts_kept as u32).collect()),
@@ -77,7 +77,7 @@ pub fn candidates(run: &RunFolder, t: usize) -> Result<DataFrame> {
         let task = tasks.get(&id);
         for (k, r) in rs.iter().enumerate() {
             pid.push(id as u32);
-            fam.push(task.map_or(String::new(), |t| t.family.clone()));
+            fam.push(task.map_or(String::new(), |t| t.family.name().to_string()));
             cand.push(k as u32);
             words.push(r.split_whitespace().count() as u32);
             selfs.push(ss.get(k).copied().filter(|v| v.is_finite()));

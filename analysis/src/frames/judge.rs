@@ -10,7 +10,7 @@ use std::path::Path;
 pub fn judge_metrics(run: &RunFolder) -> Result<DataFrame> {
     let s = run.eval_summary()?;
     let ms: Vec<String> = s.models.iter().filter(|m| s.judge.contains_key(*m)).cloned().collect();
-    let g = |f: &dyn Fn(&crate::records::JudgeMetrics) -> f64| ms.iter().map(|m| f(&s.judge[m])).collect::<Vec<f64>>();
+    let g = |f: &dyn Fn(&records::JudgeMetrics) -> f64| ms.iter().map(|m| f(&s.judge[m])).collect::<Vec<f64>>();
     frame("judge metrics", vec![
         Column::new("model".into(), ms.clone()),
         Column::new("pairwise_accuracy".into(), g(&|j| j.pairwise_accuracy)),

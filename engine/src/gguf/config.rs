@@ -59,7 +59,7 @@ pub fn config(g: &Gguf, arch: Architecture) -> Result<Config> {
         g.usize_or(&key("context_length"), 2048)?,
     );
     if arch == Architecture::Qwen2 {
-        cfg.model_type = "qwen2".into();
+        cfg.model_type = crate::model::ModelType::Qwen2;
         cfg.architectures = vec!["Qwen2ForCausalLM".into()];
     }
     let head_dim = g.usize_or(&key("attention.key_length"), hidden / heads)?;

@@ -5,7 +5,7 @@
 use super::tokenizer::PreTokenizer;
 use super::weights::{gguf_name, permute};
 use super::Architecture;
-use crate::model::TokenIds;
+use crate::model::{ModelType, TokenIds};
 use crate::template::{ChatTemplate, ASSISTANT, EOS, USER};
 use crate::{fsutil, Checkpoint, Error, Result};
 use candle_core::quantized::gguf_file::{self, Value};
@@ -102,10 +102,9 @@ pub fn embedded_jinja() -> String {
 /// Writes `ck` to `path` (atomically) as a GGUF file with matrices stored as `ty`.
 pub fn export(ck: &Checkpoint, path: &Path, ty: GgufType) -> Result<()> {
     let cfg = ck.config();
-    let arch = match cfg.model_type.as_str() {
-        "llama" | "mistral" => Architecture::Llama,
-        "qwen2" => Architecture::Qwen2,
-        other => return Err(Error::Invalid(format!("GGUF export: model_type `{other}` (supported: llama, mistral, qwen2)"))),
+    let arch = match cfg.model_type {
+        ModelType::Llama | ModelType::Mistral => Architecture::Llama,
+        ModelType::Qwen2 => Architecture::Qwen2,
     };
     let p = arch.prefix();
     let u = |x: usize| Value::U32(x as u32);
@@ -156,7 +155,7 @@ pub fn export(ck: &Checkpoint, path: &Path, ty: GgufType) -> Result<()> {
     let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, q)| (n.as_str(), q)).collect();
     let mut bytes = std::io::Cursor::new(Vec::new());
     gguf_file::write(&mut bytes, &meta_refs, &tensor_refs)?;
-    fsutil::write_atomic(path, &bytes.into_inner())
+    Ok(fsutil::write_atomic(path, &bytes.into_inner())?)
 }
 
 #[cfg(test)]

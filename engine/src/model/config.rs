@@ -42,12 +42,36 @@ impl TokenIds {
     }
 }
 
+/// The model families the engine runs (`config.json`'s `model_type`); another value is
+/// refused when the config is read, naming the field and the supported ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelType {
+    #[default]
+    Llama,
+    /// Llama's architecture (sliding-window attention is not used at our lengths).
+    Mistral,
+    /// Llama with q/k/v biases.
+    Qwen2,
+}
+
+impl ModelType {
+    /// The name `config.json` uses.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelType::Llama => "llama",
+            ModelType::Mistral => "mistral",
+            ModelType::Qwen2 => "qwen2",
+        }
+    }
+}
+
 /// The model configuration, read from and written to `config.json` unchanged in meaning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
-    /// "llama", "mistral" or "qwen2".
-    #[serde(default = "llama")]
-    pub model_type: String,
+    /// Llama, Mistral or Qwen2 (absent: Llama).
+    #[serde(default)]
+    pub model_type: ModelType,
     #[serde(default)]
     pub architectures: Vec<String>,
     pub hidden_size: usize,
@@ -85,9 +109,6 @@ pub struct Config {
     #[serde(default)]
     pub torch_dtype: Option<String>,
 }
-fn llama() -> String {
-    "llama".into()
-}
 fn eps() -> f64 {
     1e-5
 }
@@ -113,7 +134,7 @@ impl Config {
         max_position_embeddings: usize,
     ) -> Self {
         Self {
-            model_type: "llama".into(),
+            model_type: ModelType::Llama,
             architectures: vec!["LlamaForCausalLM".into()],
             hidden_size,
             intermediate_size,
@@ -144,18 +165,15 @@ impl Config {
     }
     /// Qwen2 always has q/k/v biases (and none on o); Llama has all four when `attention_bias`.
     pub fn qkv_bias(&self) -> bool {
-        self.attention_bias || self.model_type == "qwen2"
+        self.attention_bias || self.model_type == ModelType::Qwen2
     }
     pub fn o_bias(&self) -> bool {
-        self.attention_bias && self.model_type != "qwen2"
+        self.attention_bias && self.model_type != ModelType::Qwen2
     }
 
     /// Checks what the engine supports, once, up front.
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |m: String| Err(crate::Error::Unsupported(m));
-        if !matches!(self.model_type.as_str(), "llama" | "mistral" | "qwen2") {
-            return bad(format!("model_type `{}` (supported: llama, mistral, qwen2)", self.model_type));
-        }
         if self.hidden_act != "silu" {
             return bad(format!("hidden_act `{}` (supported: silu)", self.hidden_act));
         }

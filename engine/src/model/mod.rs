@@ -4,7 +4,7 @@ mod fast;
 mod llama;
 mod rope;
 
-pub use config::{Config, RopeScaling, TokenIds};
+pub use config::{Config, ModelType, RopeScaling, TokenIds};
 pub use fast::{step_inputs, KvCache, Packed, PANEL_ROWS};
 pub use llama::{Attention, Block, Llama, Mlp};
 pub use rope::{inv_freq, Rope};

@@ -77,7 +77,7 @@ pub fn read_responses(path: &Path) -> Result<HashMap<String, String>> {
 
 /// Response-file text read from `path` (named in errors).
 pub fn parse_responses(text: &str, path: &Path) -> Result<HashMap<String, String>> {
-    let rows: Vec<ResponseLine> = trainer::rundir::parse_jsonl(text, path)?;
+    let rows: Vec<ResponseLine> = records::parse_jsonl(text, path)?;
     Ok(rows.into_iter().map(|r| (r.prompt, r.response)).collect())
 }
 

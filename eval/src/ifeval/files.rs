@@ -27,3 +27,47 @@ pub fn score_files(prompts: &Path, responses: &Path, out: &Path) -> Result<Summa
     let rs = responses_for(&prompts, &map)?;
     score_into(&prompts, &rs, out)
 }
+
+/// `srlm-eval ifeval`: score responses to Google's prompts (or generate them with
+/// `--model`), writing `summary.json` and `eval_results_{strict,loose}.jsonl` into `--out`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IfevalArgs {
+    /// Google's prompt file (`input_data.jsonl`: key, prompt, instruction_id_list, kwargs).
+    #[arg(long)]
+    pub prompts: std::path::PathBuf,
+    /// Responses in Google's format (`prompt`, `response` per line), matched by prompt text.
+    #[arg(long, conflicts_with = "model", required_unless_present = "model")]
+    pub responses: Option<std::path::PathBuf>,
+    /// A model the engine loads (`.gguf`, checkpoint folder, hub id): answer the prompts
+    /// with its chat template, write `<out>/responses.jsonl`, then score.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Output folder.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// With --model: most new tokens per response (clamped to the model's context).
+    #[arg(long, default_value_t = 512)]
+    pub max_new_tokens: usize,
+    /// With --model: sampling temperature (0 is greedy).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// With --model: prompts per batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+}
+
+/// Scores the given responses, or generates them with the model first; prints the table.
+pub fn run(args: &IfevalArgs, rt: &engine::Runtime) -> Result<Summary> {
+    let s = match (&args.responses, &args.model) {
+        (Some(r), _) => score_files(&args.prompts, r, &args.out)?,
+        (None, Some(m)) => {
+            let opts = super::GenOptions { max_new_tokens: args.max_new_tokens, temperature: args.temperature, batch_size: args.batch_size, ..Default::default() };
+            let ck = rt.load(m)?;
+            super::generate_and_score(&ck, &args.prompts, &args.out, &opts)?
+        }
+        (None, None) => return Err(Error::Invalid("give --responses or --model".into())),
+    };
+    print!("{}", s.table());
+    eprintln!("wrote {}", args.out.join("summary.json").display());
+    Ok(s)
+}

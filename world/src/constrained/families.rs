@@ -82,7 +82,6 @@ fn extra(rng: &mut impl Rng, spec: &Spec, picked_from_input: bool) -> Option<Con
 /// `AvoidItems` "Name 3 animals without the letter o."
 pub fn sample(family: Family, rng: &mut impl Rng, d: u8) -> Task {
     use Family as F;
-    let name = family.name();
     let n = 1 + d as usize;
     let cat = *Category::ALL.choose(rng).unwrap_or(&Category::Animal);
     let (mut spec, request, inline) = match family {
@@ -163,5 +162,5 @@ pub fn sample(family: Family, rng: &mut impl Rng, d: u8) -> Task {
     if let Source::Pick { input, .. } = &spec.source {
         relevant.extend(input.iter().cloned());
     }
-    Task::constrained(name, instruction, spec, reference, relevant, d)
+    Task::constrained(family, instruction, spec, reference, relevant, d)
 }

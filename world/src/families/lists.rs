@@ -1,6 +1,7 @@
 //! Families over lists of words.
 use super::{list_len, phrase};
 use crate::vocab::words;
+use super::Family;
 use crate::Task;
 use rand::Rng;
 
@@ -9,7 +10,7 @@ pub fn reverse(rng: &mut impl Rng, d: u8) -> Task {
     let forms = ["Reverse the list: {}", "Write these words in reverse order: {}", "Put this list backwards: {}"];
     let ins = phrase(rng, &forms, &xs.join(" "));
     let ans: Vec<String> = xs.iter().rev().cloned().collect();
-    Task::items("reverse", ins, ans, " ", xs, d)
+    Task::items(Family::Reverse, ins, ans, " ", xs, d)
 }
 
 pub fn sort_words(rng: &mut impl Rng, d: u8) -> Task {
@@ -18,7 +19,7 @@ pub fn sort_words(rng: &mut impl Rng, d: u8) -> Task {
     let ins = phrase(rng, &forms, &xs.join(" "));
     let mut ans = xs.clone();
     ans.sort();
-    Task::items("sort_words", ins, ans, " ", xs, d)
+    Task::items(Family::SortWords, ins, ans, " ", xs, d)
 }
 
 pub fn dedup(rng: &mut impl Rng, d: u8) -> Task {
@@ -38,7 +39,7 @@ pub fn dedup(rng: &mut impl Rng, d: u8) -> Task {
     }
     let forms = ["Remove the duplicates from: {}", "List each word once, keeping the order: {}"];
     let ins = phrase(rng, &forms, &with_dups.join(" "));
-    Task::items("dedup", ins, ans, " ", with_dups, d)
+    Task::items(Family::Dedup, ins, ans, " ", with_dups, d)
 }
 
 pub fn uppercase(rng: &mut impl Rng, d: u8) -> Task {
@@ -46,7 +47,7 @@ pub fn uppercase(rng: &mut impl Rng, d: u8) -> Task {
     let forms = ["Write in capital letters: {}", "Convert to upper case: {}"];
     let ins = phrase(rng, &forms, &xs.join(" "));
     let ans: Vec<String> = xs.iter().map(|w| w.to_uppercase()).collect();
-    Task::items("uppercase", ins, ans, " ", xs, d)
+    Task::items(Family::Uppercase, ins, ans, " ", xs, d)
 }
 
 pub fn extract(rng: &mut impl Rng, d: u8) -> Task {
@@ -58,14 +59,14 @@ pub fn extract(rng: &mut impl Rng, d: u8) -> Task {
     let forms = [format!("What are the {which} words of: {{}}"), format!("Give the {which} items of the list: {{}}")];
     let forms: Vec<&str> = forms.iter().map(|s| s.as_str()).collect();
     let ins = phrase(rng, &forms, &xs.join(" "));
-    Task::items("extract", ins, vec![xs[i].clone(), xs[j].clone()], " ", xs, d)
+    Task::items(Family::Extract, ins, vec![xs[i].clone(), xs[j].clone()], " ", xs, d)
 }
 
 pub fn join(rng: &mut impl Rng, d: u8) -> Task {
     let xs = words(rng, list_len(d));
     let forms = ["Join these words with commas: {}", "Write this list separated by commas: {}"];
     let ins = phrase(rng, &forms, &xs.join(" "));
-    Task::items("join", ins, xs.clone(), ", ", xs, d)
+    Task::items(Family::Join, ins, xs.clone(), ", ", xs, d)
 }
 
 pub fn reverse_upper(rng: &mut impl Rng, d: u8) -> Task {
@@ -73,7 +74,7 @@ pub fn reverse_upper(rng: &mut impl Rng, d: u8) -> Task {
     let forms = ["Reverse the list and write it in capital letters: {}", "Write these words backwards in upper case: {}"];
     let ins = phrase(rng, &forms, &xs.join(" "));
     let ans: Vec<String> = xs.iter().rev().map(|w| w.to_uppercase()).collect();
-    Task::items("reverse_upper", ins, ans, " ", xs, d)
+    Task::items(Family::ReverseUpper, ins, ans, " ", xs, d)
 }
 
 /// Words that no task is about: irrelevant text for corrupted responses.

@@ -1,6 +1,7 @@
 //! Families over numbers.
 use super::{list_len, phrase};
 use crate::vocab::{numbers, pick, strs, words, NAMES, THINGS};
+use super::Family;
 use crate::Task;
 use rand::Rng;
 
@@ -14,7 +15,7 @@ pub fn sort_numbers(rng: &mut impl Rng, d: u8) -> Task {
     let ins = phrase(rng, &forms, &strs(&xs).join(" "));
     let mut ans = xs.clone();
     ans.sort();
-    Task::items("sort_numbers", ins, strs(&ans), " ", strs(&xs), d)
+    Task::items(Family::SortNumbers, ins, strs(&ans), " ", strs(&xs), d)
 }
 
 pub fn arithmetic(rng: &mut impl Rng, d: u8) -> Task {
@@ -23,7 +24,7 @@ pub fn arithmetic(rng: &mut impl Rng, d: u8) -> Task {
     let (expr, v) = if rng.gen_bool(0.5) { (format!("{a} + {b}"), a + b) } else { (format!("{} - {}", a.max(b), a.min(b)), a.max(b) - a.min(b)) };
     let forms = ["What is {}?", "Compute {}.", "Calculate {}."];
     let ins = phrase(rng, &forms, &expr);
-    Task::number("arithmetic", ins, v, None, strs(&[a, b]), d)
+    Task::number(Family::Arithmetic, ins, v, None, strs(&[a, b]), d)
 }
 
 pub fn count(rng: &mut impl Rng, d: u8) -> Task {
@@ -31,7 +32,7 @@ pub fn count(rng: &mut impl Rng, d: u8) -> Task {
     let xs = words(rng, n);
     let forms = ["How many words are in this list: {}?", "Count the words: {}"];
     let ins = phrase(rng, &forms, &xs.join(" "));
-    Task::number("count", ins, n as i64, None, xs, d)
+    Task::number(Family::Count, ins, n as i64, None, xs, d)
 }
 
 pub fn compare(rng: &mut impl Rng, d: u8) -> Task {
@@ -40,7 +41,7 @@ pub fn compare(rng: &mut impl Rng, d: u8) -> Task {
     let v = if larger { xs[0].max(xs[1]) } else { xs[0].min(xs[1]) };
     let word = if larger { "larger" } else { "smaller" };
     let ins = phrase(rng, &[&format!("Which number is {word}: {{}}?"), &format!("Name the {word} number of {{}}.")], &format!("{} or {}", xs[0], xs[1]));
-    Task::number("compare", ins, v, None, strs(&xs), d)
+    Task::number(Family::Compare, ins, v, None, strs(&xs), d)
 }
 
 pub fn convert(rng: &mut impl Rng, d: u8) -> Task {
@@ -51,7 +52,7 @@ pub fn convert(rng: &mut impl Rng, d: u8) -> Task {
     let forms: Vec<String> = forms.iter().map(|f| f.replace("{to}", to)).collect();
     let forms: Vec<&str> = forms.iter().map(|s| s.as_str()).collect();
     let ins = phrase(rng, &forms, &format!("{x} {from}"));
-    Task::number("convert", ins, x * k, Some(to), vec![x.to_string(), from.to_string()], d)
+    Task::number(Family::Convert, ins, x * k, Some(to), vec![x.to_string(), from.to_string()], d)
 }
 
 pub fn word_problem(rng: &mut impl Rng, d: u8) -> Task {
@@ -64,7 +65,7 @@ pub fn word_problem(rng: &mut impl Rng, d: u8) -> Task {
         let (hi, lo) = (a.max(b), a.min(b));
         (format!("{name} has {hi} {thing} and gives away {lo}. How many {thing} are left?"), hi - lo)
     };
-    Task::number("word_problem", ins, v, Some(thing), vec![a.to_string(), b.to_string(), name.to_string()], d)
+    Task::number(Family::WordProblem, ins, v, Some(thing), vec![a.to_string(), b.to_string(), name.to_string()], d)
 }
 
 pub fn filter(rng: &mut impl Rng, d: u8) -> Task {
@@ -76,5 +77,5 @@ pub fn filter(rng: &mut impl Rng, d: u8) -> Task {
         return filter(rng, d); // redraw: keep at least one item above the cut
     }
     let ins = phrase(rng, &["Keep only the numbers greater than {}", "List the numbers above {}"], &format!("{cut}: {}", strs(&xs).join(" ")));
-    Task::items("filter", ins, strs(&ans), " ", strs(&xs), d)
+    Task::items(Family::Filter, ins, strs(&ans), " ", strs(&xs), d)
 }

@@ -1,0 +1,32 @@
+//! What the timed subcommands share: the benchmark Llama (random weights, a tokenizer
+//! trained on synthetic text), deterministic token ids, and sampling settings.
+use crate::args::Model;
+use anyhow::Result;
+use engine::{Checkpoint, Config, SampleParams, Tokenizer};
+
+pub fn tokenizer(vocab: usize) -> Result<Tokenizer> {
+    let text: Vec<String> = (0..400).map(|i| format!("word{i} the quick brown fox {} jumps over {}", i * 7, i % 13)).collect();
+    Ok(Tokenizer::train(text.iter(), vocab)?)
+}
+
+/// A randomly initialised checkpoint (seed 0) of the given shape, with a 1024-token context.
+pub fn checkpoint(m: &Model) -> Result<Checkpoint> {
+    let tok = tokenizer(m.vocab)?;
+    let cfg = Config::llama(m.vocab, m.hidden, m.intermediate, m.layers, m.heads, m.heads, 1024);
+    Ok(Checkpoint::init(&cfg, tok, 0, &engine::default_device())?)
+}
+
+/// `b · t` deterministic token ids in `4..v - 4`.
+pub fn ids(b: usize, t: usize, v: usize) -> Vec<u32> {
+    (0..b * t).map(|i| ((i * 7919 + 13) % (v - 8) + 4) as u32).collect()
+}
+
+/// `n` prompts of `t` tokens each, from [`ids`].
+pub fn prompts(n: usize, t: usize, v: usize) -> Vec<Vec<u32>> {
+    ids(n, t, v).chunks(t).map(|c| c.to_vec()).collect()
+}
+
+/// The sampling of the generation benchmarks: temperature 0.7, top-p 0.9, no stop strings.
+pub fn sampling(max_new_tokens: usize) -> SampleParams {
+    SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens, stop: vec![] }
+}
