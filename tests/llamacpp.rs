@@ -9,7 +9,8 @@ use engine::backend::{OpenAiCompletions, OpenAiConfig, Server, ServeConfig};
 use engine::gguf::GgufType;
 use engine::{Checkpoint, Generator, SampleParams};
 use std::path::{Path, PathBuf};
-use trainer::config::Backend;
+use trainer::config::{Backend, PromptGenerator};
+use trainer::prompts::new_prompts;
 use trainer::RunDir;
 
 fn root() -> PathBuf {
@@ -88,6 +89,82 @@ fn llama_cpp_serving_our_export_gives_our_greedy_outputs() {
     for d in &differ {
         assert!(d["our_top2_gap"].as_f64().unwrap() < 1e-2, "a difference that is not a near-tie: {d}");
     }
+
+    // Self-instruction through the server (8-shot from short seed instructions, so the
+    // prompt fits the smoke model's 192 positions): the served M1 writes new prompts.
+    let mut ic = smoke_config(dir.path()).iterate;
+    ic.generator = PromptGenerator::Model;
+    ic.new_prompts = 4;
+    let seed_ins: Vec<String> = ["Name 2 animals.", "List 2 fruits.", "Name 2 colors.", "Write 2 words.", "List 2 tools.", "Name 2 birds."].map(String::from).to_vec();
+    let world = smoke_config(dir.path()).world;
+    let (new, stats) = new_prompts(&ic, &world, &client, &ck.tokenizer, &seed_ins, &[], 7).unwrap();
+    assert!(stats.generated >= 4 && new.iter().all(|p| p.task.is_none()), "{stats:?}");
+    let dead = OpenAiCompletions::new(api(free_port()), ck.tokenizer.clone()).unwrap();
+    let e = new_prompts(&ic, &world, &dead, &ck.tokenizer, &seed_ins, &[], 7).unwrap_err().to_string();
+    assert!(e.contains("self-instruction") && e.contains("127.0.0.1"), "{e}");
+    write_summary("self_instruction_m1_f32", serde_json::json!({ "generated": stats.generated, "kept": stats.kept, "prompts": new.iter().map(|p| p.instruction.clone()).collect::<Vec<_>>() }));
+
+    // Expected-score judging through the server: its greedy justification, then its top
+    // log-probabilities after `Score:`, against the same judge given our own top
+    // log-probabilities from M1's logits (the smoke tokenizer lacks a single token for some
+    // scores, so reading the whole vocabulary is refused here; the same code path reads both).
+    let items: Vec<(String, String)> = prompts.iter().cloned().zip(gens.iter().map(|g| g.text.trim().to_string())).collect();
+    let spec = engine::judge::ModelJudgeSpec {
+        name: "m1".into(),
+        prompt: engine::judge::JudgePrompt::Condensed,
+        scoring: engine::judge::Scoring::Expected(engine::judge::ExpectedMode::Justified),
+        samples: 1,
+        params: SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: 48, stop: vec![] },
+        seed: 0,
+        batch_size: 8,
+    };
+    let ours = engine::judge::model_judge_on(&ck, &OurTop(&ck), spec.clone()).judge(&items);
+    let served = engine::judge::model_judge_on(&ck, &client, spec).judge(&items);
+    let (mut compared, mut max_diff, mut failed_alike) = (0, 0.0f64, 0);
+    for (o, t) in ours.iter().zip(&served) {
+        match (o, t) {
+            (Ok(o), Ok(t)) => {
+                let why = |j: &engine::judge::Judgment| j.texts[0].split(engine::judge::MARKER).next().unwrap_or_default().trim().to_string();
+                if why(o) == why(t) {
+                    compared += 1;
+                    max_diff = max_diff.max((o.score - t.score).abs());
+                } else {
+                    eprintln!("justifications differ:\n  ours   {:?}\n  server {:?}", o.texts[0], t.texts[0]);
+                }
+            }
+            (Err(a), Err(b)) if a == b => failed_alike += 1,
+            (o, t) => panic!("ours {o:?} against the server's {t:?}"),
+        }
+    }
+    write_summary("expected_score_m1_f32", serde_json::json!({ "items": items.len(), "scored_same_justification": compared, "no_score_tokens_both": failed_alike, "max_abs_score_diff": max_diff }));
+    assert!(compared * 2 >= items.len(), "only {compared} of {} scored with identical justifications", items.len());
+    assert!(max_diff < 0.05, "expected scores through the server differ from ours by {max_diff}");
+}
+
+/// M1 as a server would answer `logprobs`: its own top next tokens as text.
+struct OurTop<'a>(&'a Checkpoint);
+
+impl Generator for OurTop<'_> {
+    fn generate(&self, prompts: &[Vec<u32>], n: usize, params: &SampleParams, seeds: &[u64]) -> engine::Result<Vec<Result<String, String>>> {
+        self.0.generate(prompts, n, params, seeds)
+    }
+    fn identity(&self) -> String {
+        "ours, top tokens".into()
+    }
+    fn top_logprobs(&self, prompts: &[Vec<u32>], top: usize) -> engine::Result<Option<Vec<Result<Vec<(String, f64)>, String>>>> {
+        let mut out = vec![];
+        for p in prompts {
+            let x = candle_core::Tensor::new(p.as_slice(), &candle_core::Device::Cpu)?.unsqueeze(0)?;
+            let last: Vec<f32> = self.0.model.forward(&x)?.squeeze(0)?.get(p.len() - 1)?.to_vec1()?;
+            let max = last.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+            let lse = max + last.iter().map(|l| (*l as f64 - max).exp()).sum::<f64>().ln();
+            let mut ids: Vec<usize> = (0..last.len()).collect();
+            ids.sort_by(|a, b| last[*b].total_cmp(&last[*a]));
+            let toks = ids[..top].iter().map(|&i| Ok((self.0.tokenizer.inner.decode(&[i as u32], false).map_err(|e| engine::Error::Tokenizer(e.to_string()))?, last[i] as f64 - lse)));
+            out.push(Ok(toks.collect::<engine::Result<Vec<_>>>()?));
+        }
+        Ok(Some(out))
+    }
 }
 
 #[test]
@@ -108,9 +185,10 @@ fn the_loop_samples_and_judges_through_a_server_it_starts_and_a_dead_one_is_a_re
     let t0 = std::time::Instant::now();
     trainer::iterate::run(&cfg, &run).unwrap();
     let secs = t0.elapsed().as_secs_f64();
+    let prompts: Vec<world::records::PromptRecord> = run.read_jsonl("iter_1/prompts.jsonl").unwrap();
     let sets: Vec<trainer::candidates::CandidateSet> = run.read_jsonl("iter_1/candidates.jsonl").unwrap();
     let judged: Vec<trainer::selfjudge::Judged> = run.read_jsonl("iter_1/judgments.jsonl").unwrap();
-    assert_eq!(sets.iter().map(|s| s.responses.len()).sum::<usize>(), cfg.iterate.new_prompts * cfg.iterate.n_candidates);
+    assert_eq!(sets.iter().map(|s| s.responses.len()).sum::<usize>(), prompts.len() * cfg.iterate.n_candidates);
     let scored = judged.iter().flat_map(|j| &j.scores).filter(|s| s.is_some()).count();
     assert!(run.is_done("m2") && scored > 0, "no self-judgment through the server was scored");
     assert!(run.exists("iter_1/work/m1.gguf"), "M1 was not exported for the server");

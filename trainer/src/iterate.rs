@@ -72,15 +72,17 @@ pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize, m_t: &str) -> Result<I
         clock = Instant::now();
     };
 
+    // M_t generates (here, or a server serving it, started for the stages that sample).
+    let remote = if it.sampled() { None } else { crate::serve::connect(cfg, run, t, &model)? };
+    let generator = crate::serve::generator(&remote, &model);
+
     // 1. New prompts by self-instruction.
-    let (prompts, stats) = it.new_prompts(&model)?;
+    let (prompts, stats) = it.new_prompts(generator, &model)?;
     sum.prompts_generated = stats.generated;
     sum.prompts_kept = stats.kept;
     lap(&mut sum, "prompts");
 
-    // 2. Candidates from M_t (or a server serving it, started for stages 2 and 3).
-    let remote = if it.sampled() { None } else { crate::serve::connect(cfg, run, t, &model)? };
-    let generator = crate::serve::generator(&remote, &model);
+    // 2. Candidates from M_t.
     let sets = it.candidates(generator, &model, &prompts)?;
     lap(&mut sum, "candidates");
 
@@ -123,7 +125,7 @@ impl Iteration<'_> {
     }
 
     /// Stage 1: new prompts by self-instruction from M_t, and how many were generated and kept.
-    fn new_prompts(&self, model: &Checkpoint) -> Result<(Vec<PromptRecord>, prompts::PromptStats)> {
+    fn new_prompts(&self, generator: &dyn Generator, model: &Checkpoint) -> Result<(Vec<PromptRecord>, prompts::PromptStats)> {
         let (cfg, run, t) = (self.cfg, self.run, self.t);
         let by = stages::prompts(cfg, run, t, self.m_t)?;
         if !run.stage(&self.file("prompts"), &by)? {
@@ -132,7 +134,7 @@ impl Iteration<'_> {
             for s in 1..t {
                 earlier.extend(run.read_jsonl::<PromptRecord>(&format!("{}/prompts.jsonl", run.iter(s)))?.into_iter().map(|p| p.instruction));
             }
-            let (prompts, stats) = prompts::new_prompts(&cfg.iterate, &cfg.world, model, &seed_ins, &earlier, self.seed)?;
+            let (prompts, stats) = prompts::new_prompts(&cfg.iterate, &cfg.world, generator, &model.tokenizer, &seed_ins, &earlier, self.seed)?;
             run.write_jsonl(&self.file("prompts.jsonl"), &prompts)?;
             run.write_json(&self.file("prompt_stats.json"), &stats)?;
             run.finish(&self.file("prompts"), &by)?;
@@ -140,9 +142,11 @@ impl Iteration<'_> {
         Ok((run.read_jsonl(&self.file("prompts.jsonl"))?, run.read_json(&self.file("prompt_stats.json"))?))
     }
 
-    /// Whether stages 2 and 3 are done (nothing left to sample).
+    /// Whether every stage that samples from M_t is done (prompts when M_t writes them,
+    /// candidates, self-judgments): then no server is needed.
     fn sampled(&self) -> bool {
-        self.run.is_done(&self.file("candidates")) && self.run.is_done(&self.file("judgments"))
+        let prompts_sampled = self.cfg.iterate.generator == crate::config::PromptGenerator::World || self.run.is_done(&self.file("prompts"));
+        prompts_sampled && self.run.is_done(&self.file("candidates")) && self.run.is_done(&self.file("judgments"))
     }
 
     /// Stage 2: `iterate.n_candidates` responses per prompt from `generator`.

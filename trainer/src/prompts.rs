@@ -1,7 +1,7 @@
 //! Stage 1, new prompts by self-instruction: 8-shot prompting (6 seed instructions,
 //! 2 generated earlier) of a prompt generator, then Self-Instruct's filters.
 use crate::config::{IterateConfig, PromptGenerator};
-use engine::{generate, Checkpoint, SampleParams};
+use engine::{Generator, SampleParams, Tokenizer};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -104,11 +104,15 @@ pub struct PromptStats {
 }
 
 /// Generates and filters until `cfg.new_prompts` are kept (or 10x as many were tried).
-/// `pool` holds the seed and earlier prompts, which new ones must not resemble.
+/// `pool` holds the seed and earlier prompts, which new ones must not resemble. With
+/// `PromptGenerator::Model`, `generator` writes them (M_t, or a server serving it; `tok`
+/// is M_t's tokenizer); a failed request fails the stage with its cause.
+#[allow(clippy::too_many_arguments)]
 pub fn new_prompts(
     cfg: &IterateConfig,
     world: &World,
-    model: &Checkpoint,
+    generator: &dyn Generator,
+    tok: &Tokenizer,
     seed_instructions: &[String],
     earlier: &[String],
     seed: u64,
@@ -132,10 +136,12 @@ pub fn new_prompts(
             }
             PromptGenerator::Model => {
                 let p = few_shot(seed_instructions, &generated_text, &mut rng);
-                let ids = model.tokenizer.encode_prompt(&p)?;
+                let ids = tok.encode_prompt(&p)?;
                 let params = SampleParams { temperature: 1.0, top_p: 0.95, max_new_tokens: 48, stop: vec!["\n".into()] };
-                let g = generate(&model.model, &model.tokenizer, &[ids], 1, &params, &[rand::Rng::gen(&mut rng)])?;
-                (g[0].text.trim().to_string(), None)
+                let g = generator.generate(&[ids], 1, &params, &[rand::Rng::gen(&mut rng)])?;
+                let text = g.into_iter().next().unwrap_or_else(|| Err("no answer".into()));
+                let text = text.map_err(|e| crate::Error::Stage(format!("self-instruction (prompts) from {}: {e}", generator.identity())))?;
+                (text.trim().to_string(), None)
             }
         };
         stats.generated += 1;

@@ -114,6 +114,12 @@ pub mod stages {
         for s in 1..t {
             p = p.input(run, &format!("{}/prompts.jsonl", run.iter(s)))?;
         }
+        // M_t writing them through a server: recorded, so that a begun stage does not
+        // continue on another kind of backend (runs made here before servers could write
+        // prompts, all local, keep their records).
+        if cfg.iterate.generator == crate::config::PromptGenerator::Model && cfg.backend.kind() != "local" {
+            p = p.config("backend", &cfg.backend.kind())?;
+        }
         Ok(p)
     }
 

@@ -8,7 +8,8 @@ use engine::backend::{OpenAiCompletions, Server};
 use engine::{Checkpoint, Generator};
 use serde::{Deserialize, Serialize};
 
-/// Where the loop's candidates and sampled self-judgments are generated.
+/// Where the loop's new prompts (when M_t writes them), candidates and sampled
+/// self-judgments are generated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
 pub enum Backend {
@@ -17,8 +18,8 @@ pub enum Backend {
     Local,
     /// An OpenAI-compatible `/v1/completions` server (vLLM, llama.cpp, TGI, SGLang). With
     /// `serve`, the loop exports M_t and starts the server for the stages, then stops it;
-    /// without, it must already be serving the current M_t. Expected-score judging still
-    /// reads M_t's probabilities here.
+    /// without, it must already be serving the current M_t. Expected-score judging reads
+    /// the server's top log-probabilities (`logprobs`) after `Score:`.
     Openai {
         api: engine::backend::OpenAiConfig,
         #[serde(default, skip_serializing_if = "Option::is_none")]

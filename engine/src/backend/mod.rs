@@ -19,6 +19,13 @@ pub trait Generator: Sync {
     fn generate(&self, prompts: &[Vec<u32>], n: usize, params: &SampleParams, seeds: &[u64]) -> Result<Vec<std::result::Result<String, String>>>;
     /// What generates (for caches and stage records).
     fn identity(&self) -> String;
+    /// The `top` most likely next tokens after each prompt, as (token text, log-probability),
+    /// or `None` when the caller should read the model's own logits instead (this engine:
+    /// exact over the whole vocabulary). A server gives only its top tokens.
+    #[allow(clippy::type_complexity)]
+    fn top_logprobs(&self, _prompts: &[Vec<u32>], _top: usize) -> Result<Option<Vec<std::result::Result<Vec<(String, f64)>, String>>>> {
+        Ok(None)
+    }
 }
 
 /// Where another engine's greedy text `theirs` parts from ours (`ours`: our tokens after

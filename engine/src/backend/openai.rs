@@ -132,6 +132,14 @@ struct Choice {
     #[serde(default)]
     index: usize,
     text: String,
+    #[serde(default)]
+    logprobs: Option<Logprobs>,
+}
+/// The legacy completions API's `logprobs`: per generated token, its top alternatives.
+#[derive(Deserialize)]
+struct Logprobs {
+    #[serde(default)]
+    top_logprobs: Vec<Option<std::collections::BTreeMap<String, f64>>>,
 }
 
 impl OpenAiCompletions {
@@ -175,16 +183,33 @@ impl OpenAiCompletions {
             Err(e) => Err(format!("unreadable response: {e}")),
         })
     }
-}
 
-impl Generator for OpenAiCompletions {
-    /// One request per continuation (`n` = 1, the continuation's own seed): servers differ
-    /// in how they honour `n` (llama.cpp's Python server returns one choice).
-    fn generate(&self, prompts: &[Vec<u32>], n: usize, params: &SampleParams, seeds: &[u64]) -> Result<Vec<std::result::Result<String, String>>> {
-        let texts = prompts.iter().map(|p| self.prompt_text(p)).collect::<Result<Vec<_>>>()?;
-        let total = texts.len() * n;
+    /// One greedy token after `prompt` with the server's `top` log-probabilities for it.
+    fn next_token_logprobs(&self, prompt: &str, top: usize) -> std::result::Result<Vec<(String, f64)>, String> {
+        let url = format!("{}/completions", self.cfg.base_url.trim_end_matches('/'));
+        let mut body = serde_json::json!({
+            "model": self.cfg.model,
+            "prompt": prompt,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": top,
+        });
+        if let Some(b) = body.as_object_mut() {
+            b.extend(self.cfg.extra_body.clone());
+        }
+        post_json(&self.agent, &url, self.key.as_deref(), &body, self.cfg.retries, self.backoff, |resp| match resp.into_json::<CompletionResponse>() {
+            Ok(r) => match r.choices.into_iter().next().and_then(|c| c.logprobs).and_then(|l| l.top_logprobs.into_iter().next().flatten()) {
+                Some(m) => Ok(m.into_iter().collect()),
+                None => Err("no logprobs in the response (the server must support the completions API's `logprobs`)".into()),
+            },
+            Err(e) => Err(format!("unreadable response: {e}")),
+        })
+    }
+
+    /// `f(j)` for j in 0..total, up to `concurrency` at a time, results in order.
+    fn in_parallel<T: Send>(&self, total: usize, f: impl Fn(usize) -> std::result::Result<T, String> + Sync) -> Result<Vec<std::result::Result<T, String>>> {
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: std::sync::Mutex<Vec<std::result::Result<String, String>>> = std::sync::Mutex::new(vec![Err("not requested".into()); total]);
+        let results: std::sync::Mutex<Vec<std::result::Result<T, String>>> = std::sync::Mutex::new((0..total).map(|_| Err("not requested".into())).collect());
         std::thread::scope(|s| {
             for _ in 0..self.cfg.concurrency.min(total) {
                 s.spawn(|| loop {
@@ -192,12 +217,26 @@ impl Generator for OpenAiCompletions {
                     if j >= total {
                         break;
                     }
-                    let r = self.complete(&texts[j / n], 1, params, seeds.get(j).copied().unwrap_or(j as u64)).map(|mut v| v.remove(0));
+                    let r = f(j);
                     results.lock().expect("results lock")[j] = r;
                 });
             }
         });
         results.into_inner().map_err(|_| Error::Invalid("a request thread panicked".into()))
+    }
+}
+
+impl Generator for OpenAiCompletions {
+    /// One request per continuation (`n` = 1, the continuation's own seed): servers differ
+    /// in how they honour `n` (llama.cpp's Python server returns one choice).
+    fn generate(&self, prompts: &[Vec<u32>], n: usize, params: &SampleParams, seeds: &[u64]) -> Result<Vec<std::result::Result<String, String>>> {
+        let texts = prompts.iter().map(|p| self.prompt_text(p)).collect::<Result<Vec<_>>>()?;
+        self.in_parallel(texts.len() * n, |j| self.complete(&texts[j / n], 1, params, seeds.get(j).copied().unwrap_or(j as u64)).map(|mut v| v.remove(0)))
+    }
+
+    fn top_logprobs(&self, prompts: &[Vec<u32>], top: usize) -> Result<Option<Vec<std::result::Result<Vec<(String, f64)>, String>>>> {
+        let texts = prompts.iter().map(|p| self.prompt_text(p)).collect::<Result<Vec<_>>>()?;
+        Ok(Some(self.in_parallel(texts.len(), |j| self.next_token_logprobs(&texts[j], top))?))
     }
 
     fn identity(&self) -> String {

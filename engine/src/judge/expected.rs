@@ -2,9 +2,14 @@
 //! the model's probabilities of the score tokens `0`..`5` right after `Score:` and take
 //! their probability-weighted mean. A weak judge that rarely writes a parsable score still
 //! gives one, and the score is continuous (fewer ties between candidates).
+//!
+//! Through a server ([`Generator::top_logprobs`]), the justification is the server's greedy
+//! text and the score is read from the server's top log-probabilities of the token after
+//! `Score:` ([`TOP_LOGPROBS`] of them): the score tokens among them, the same two spellings
+//! as here. Here, the whole vocabulary's probabilities are read from M_t's logits.
 use super::{Judge, JudgeFailure, JudgePrompt, Judgment};
-use crate::sample::{generate, SampleParams};
-use crate::Checkpoint;
+use crate::sample::SampleParams;
+use crate::{Checkpoint, Generator};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +30,9 @@ pub const MARKER: &str = "Score:";
 /// Judges with a model's score-token probabilities.
 pub struct ExpectedJudge<'a> {
     pub model: &'a Checkpoint,
+    /// Writes the justification and, if it can, gives the score tokens' probabilities
+    /// (the model itself, or a server serving it).
+    pub generator: &'a dyn Generator,
     pub name: String,
     pub prompt: JudgePrompt,
     pub mode: ExpectedMode,
@@ -53,6 +61,24 @@ pub fn score_tokens(tok: &crate::Tokenizer) -> crate::Result<Vec<(u32, f64)>> {
     Ok(out)
 }
 
+/// How many top log-probabilities are asked of a server (vLLM's default ceiling).
+pub const TOP_LOGPROBS: usize = 20;
+
+/// The expected score and the probability mass on score tokens, from a server's top
+/// next tokens (text, log-probability): `k` and ` k` for k in 0..=5.
+pub fn expected_score_from_top(top: &[(String, f64)]) -> (f64, f64) {
+    let (mut mass, mut sum) = (0.0, 0.0);
+    for (text, lp) in top {
+        let t = text.strip_prefix(' ').unwrap_or(text);
+        if let [d @ b'0'..=b'5'] = t.as_bytes() {
+            let p = lp.exp();
+            mass += p;
+            sum += p * (d - b'0') as f64;
+        }
+    }
+    (if mass > 0.0 { sum / mass } else { f64::NAN }, mass)
+}
+
 /// The expected score and the probability mass on score tokens, from next-token logits.
 pub fn expected_score(logits: &[f32], scores: &[(u32, f64)]) -> (f64, f64) {
     let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
@@ -75,24 +101,43 @@ impl ExpectedJudge<'_> {
             ExpectedMode::Direct => vec![String::new(); items.len()],
             ExpectedMode::Justified => {
                 let params = SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: self.max_new_tokens, stop: vec![MARKER.into()] };
-                generate(&self.model.model, tok, &prompts, 1, &params, &vec![0; prompts.len()])?.into_iter().map(|g| g.text.trim_end().to_string() + "\n").collect()
+                let texts = self.generator.generate(&prompts, 1, &params, &vec![0; prompts.len()])?;
+                let texts = texts.into_iter().collect::<Result<Vec<String>, String>>();
+                let texts = texts.map_err(|e| crate::Error::Invalid(format!("judge justification from {}: {e}", self.generator.identity())))?;
+                texts.into_iter().map(|t| t.trim_end().to_string() + "\n").collect()
             }
         };
         let room = self.model.config().max_position_embeddings;
-        let scores = score_tokens(tok)?;
-        let mut out = Vec::with_capacity(items.len());
+        let mut seqs = Vec::with_capacity(items.len());
         for (p, j) in prompts.iter().zip(&justifications) {
             let mut ids = p.clone();
             ids.extend(tok.encode(&format!("{}{MARKER}", if j.trim().is_empty() { "" } else { j }))?);
+            seqs.push(ids);
+        }
+        let fits: Vec<Vec<u32>> = seqs.iter().filter(|s| s.len() <= room).cloned().collect();
+        let mut served = self.generator.top_logprobs(&fits, TOP_LOGPROBS)?.map(|v| v.into_iter());
+        // Reading the whole vocabulary needs a single token for each score.
+        let scores = if served.is_none() { score_tokens(tok)? } else { vec![] };
+        let mut out = Vec::with_capacity(items.len());
+        for (ids, j) in seqs.iter().zip(&justifications) {
             if ids.len() > room {
                 out.push(Err(JudgeFailure::PromptTooLong { tokens: ids.len(), room }));
                 continue;
             }
-            let x = Tensor::new(ids.as_slice(), self.model.model.device())?.unsqueeze(0)?;
-            let logits = self.model.model.forward(&x)?;
-            let last = logits.squeeze(0)?.get(ids.len() - 1)?.to_device(&Device::Cpu)?.to_dtype(candle_core::DType::F32)?;
-            let last: Vec<f32> = last.to_vec1()?;
-            let (score, mass) = expected_score(&last, &scores);
+            let (score, mass) = match served.as_mut() {
+                Some(it) => {
+                    let top = it.next().unwrap_or_else(|| Err("no answer".into()));
+                    let top = top.map_err(|e| crate::Error::Invalid(format!("score probabilities from {}: {e}", self.generator.identity())))?;
+                    expected_score_from_top(&top)
+                }
+                None => {
+                    let x = Tensor::new(ids.as_slice(), self.model.model.device())?.unsqueeze(0)?;
+                    let logits = self.model.model.forward(&x)?;
+                    let last = logits.squeeze(0)?.get(ids.len() - 1)?.to_device(&Device::Cpu)?.to_dtype(candle_core::DType::F32)?;
+                    let last: Vec<f32> = last.to_vec1()?;
+                    expected_score(&last, &scores)
+                }
+            };
             if !(mass > 1e-6) {
                 out.push(Err(JudgeFailure::NoValidScore(vec![super::ScoreError::Missing])));
                 continue;
@@ -120,6 +165,17 @@ mod tests {
     /// Hand computation: logits 0 everywhere except scores 2 (ln 3) and 4 (ln 1 = 0, one
     /// of the zeros): p(2) = 3/(3 + 9 others), so among score tokens 2 has weight 3, the
     /// other five weight 1: expected (0+1+3·2+3+4+5)/8 = 19/8.
+    /// A server's top tokens by hand: " 4" p = 0.5, "2" p = 0.25, "Score" and "45" are not
+    /// score tokens: expected (0.5·4 + 0.25·2) / 0.75 = 10/3, mass 0.75.
+    #[test]
+    fn expected_score_from_a_servers_top_tokens_by_hand() {
+        let top: Vec<(String, f64)> = [(" 4", 0.5f64), ("2", 0.25), ("Score", 0.1), ("45", 0.1), (" 7", 0.05)].iter().map(|(t, p)| (t.to_string(), p.ln())).collect();
+        let (s, mass) = expected_score_from_top(&top);
+        assert!((s - 10.0 / 3.0).abs() < 1e-12 && (mass - 0.75).abs() < 1e-12, "{s} {mass}");
+        let (s, mass) = expected_score_from_top(&[("x".into(), 0.0)]);
+        assert!(s.is_nan() && mass == 0.0);
+    }
+
     #[test]
     fn expected_score_by_hand() {
         let mut logits = vec![0f32; 10];

@@ -7,7 +7,7 @@ mod llm;
 mod prompt;
 mod score;
 
-pub use expected::{expected_score, score_tokens, ExpectedJudge, ExpectedMode};
+pub use expected::{expected_score, expected_score_from_top, score_tokens, ExpectedJudge, ExpectedMode, MARKER, TOP_LOGPROBS};
 pub use llm::LlmJudge;
 pub use prompt::{fill, render_pairwise, JudgePrompt};
 pub use score::{parse_preference, parse_score, ScoreError};
@@ -89,7 +89,7 @@ pub fn model_judge<'a>(model: &'a crate::Checkpoint, spec: ModelJudgeSpec) -> Bo
 pub fn model_judge_on<'a>(model: &'a crate::Checkpoint, generator: &'a dyn crate::Generator, spec: ModelJudgeSpec) -> Box<dyn Judge + 'a> {
     match spec.scoring {
         Scoring::Sampled => Box::new(LlmJudge { model, generator, name: spec.name, prompt: spec.prompt, samples: spec.samples, params: spec.params, seed: spec.seed, batch_size: spec.batch_size }),
-        Scoring::Expected(mode) => Box::new(ExpectedJudge { model, name: spec.name, prompt: spec.prompt, mode, max_new_tokens: spec.params.max_new_tokens, batch_size: spec.batch_size }),
+        Scoring::Expected(mode) => Box::new(ExpectedJudge { model, generator, name: spec.name, prompt: spec.prompt, mode, max_new_tokens: spec.params.max_new_tokens, batch_size: spec.batch_size }),
     }
 }
 
