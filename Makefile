@@ -15,7 +15,7 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: check-llamacpp fuzz build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers clean-run notebooks
+.PHONY: check-llamacpp fuzz build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers check-trl clean-run notebooks
 
 # Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
@@ -111,6 +111,16 @@ bench: .venv/.ok
 check-transformers: .venv/.ok
 	$(CARGO) build --release -p benchmarks
 	.venv/bin/python benchmarks/check_transformers.py
+
+## Our DPO against TRL's DPOTrainer (opt-in; installs trl into .venv): same tiny model, 24 pairs,
+## token ids, batch order and hyperparameters, f32; loss and rewards/* per step for 10 steps and the
+## weights after them within 1e-4; writes target/trl/parity.json. TRL_ARGS='--model DIR --pairs
+## runs/<name>/iter_1/pairs.jsonl --n-pairs 40' runs it on a run's model and pairs instead.
+TRL_ARGS ?=
+check-trl: .venv/.ok
+	.venv/bin/python -c "import trl" 2>/dev/null || .venv/bin/pip install -q trl
+	$(CARGO) build --release -p benchmarks
+	.venv/bin/python benchmarks/check_trl.py $(TRL_ARGS)
 
 .venv/.ok:
 	python3 -m venv .venv

@@ -136,3 +136,61 @@ pub struct Greedy {
     #[arg(long)]
     pub out: PathBuf,
 }
+
+/// The loss of `dpo-trace` (β is DPO's β, and IPO's τ as in TRL).
+#[derive(clap::ValueEnum, Clone, Copy)]
+pub enum TraceLoss {
+    Sigmoid,
+    SigmoidNll,
+    Ipo,
+}
+
+#[derive(Args)]
+pub struct DpoTrace {
+    /// Checkpoint folder (the policy's start and the frozen reference).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Preference pairs, JSON lines with prompt, chosen, rejected (`iter_<t>/pairs.jsonl`).
+    #[arg(long)]
+    pub pairs: PathBuf,
+    /// Output folder: `trace.json` and the trained checkpoint `model/`.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = TraceLoss::Sigmoid)]
+    pub loss: TraceLoss,
+    #[arg(long, default_value_t = 0.1)]
+    pub beta: f64,
+    /// Weight of the chosen responses' NLL (`sigmoid-nll` only).
+    #[arg(long, default_value_t = 1.0)]
+    pub alpha: f64,
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 4)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 0)]
+    pub warmup: usize,
+    /// 1 is a constant learning rate.
+    #[arg(long, default_value_t = 1.0)]
+    pub min_lr_ratio: f64,
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    #[arg(long, default_value_t = 1.0)]
+    pub grad_clip: f64,
+    /// Seed of the batch order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 1024)]
+    pub max_len: usize,
+    /// Weights' dtype: f32 (the comparison) or f64 (to tell rounding from a real difference;
+    /// log-probs and loss stay f32).
+    #[arg(long, value_enum, default_value_t = TraceDtype::F32)]
+    pub dtype: TraceDtype,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+pub enum TraceDtype {
+    F32,
+    F64,
+}

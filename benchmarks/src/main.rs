@@ -7,6 +7,7 @@
 //! bench dpo      --pairs 8 --seq 256
 //! bench matmul   --n 1024
 //! bench write-checkpoint --out DIR   # a random checkpoint + ids + our logits, for check_transformers.py
+//! bench dpo-trace --model DIR --pairs pairs.jsonl --out DIR   # our DPO, step by step, for check_trl.py
 //! ```
 //!
 //! Each subcommand is one function in the module named for what it measures; the timed ones
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 mod args;
 mod common;
 mod dpo;
+mod dpo_trace;
 mod generate;
 mod judge;
 mod llamacpp;
@@ -59,6 +61,9 @@ enum Cmd {
     Llamacpp(args::Llamacpp),
     /// Writes a random checkpoint, token ids and our logits for a transformers comparison.
     WriteCheckpoint(args::WriteCheckpoint),
+    /// Our DPO for a few steps: token ids, reference log-probs, batches, per-step metrics and
+    /// final weights, for `benchmarks/check_trl.py` to rerun in TRL's `DPOTrainer`.
+    DpoTrace(args::DpoTrace),
 }
 
 fn main() -> Result<()> {
@@ -73,6 +78,7 @@ fn main() -> Result<()> {
         Cmd::Parity(a) => return parity::run(&a.model, &a.p.instructions, a.p.n, a.p.max_new_tokens, &a.p.out),
         Cmd::Llamacpp(a) => return llamacpp::run(&a.model, &a.python, &a.p.instructions, a.p.n, a.p.max_new_tokens, &a.p.out),
         Cmd::WriteCheckpoint(a) => return write_checkpoint::run(&a),
+        Cmd::DpoTrace(a) => return dpo_trace::run(&a),
     };
     println!("{json}");
     Ok(())

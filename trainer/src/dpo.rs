@@ -31,6 +31,18 @@ fn encode(tok: &Tokenizer, pairs: &[Pair]) -> Result<Vec<Encoded>> {
         .collect::<engine::Result<Vec<_>>>()?)
 }
 
+/// Token count of each pair's longer sequence (prompt + response), what the batches
+/// group by.
+fn lengths(enc: &[Encoded]) -> Vec<usize> {
+    enc.iter().map(|(c, r)| (c.0.len() + c.1.len()).max(r.0.len() + r.1.len())).collect()
+}
+
+/// The token counts [`train_dpo`] groups `pairs` into batches by (with
+/// [`crate::train::batch_indices`], step by step).
+pub fn pair_lengths(tok: &Tokenizer, pairs: &[Pair]) -> Result<Vec<usize>> {
+    Ok(lengths(&encode(tok, pairs)?))
+}
+
 /// Token counts `(b)` of the chosen responses.
 fn chosen_tokens(rows: &[&Encoded], dev: &Device) -> candle_core::Result<Tensor> {
     Tensor::new(rows.iter().map(|r| r.0 .1.len() as f32).collect::<Vec<_>>(), dev)
@@ -96,7 +108,7 @@ pub fn train_dpo(policy: &mut Checkpoint, run: &DpoRun) -> Result<Progress> {
     let enc = encode(&tok, train_set.pairs)?;
     let venc = encode(&tok, valid_set.pairs)?;
     let dev = policy.model.device().clone();
-    let lengths: Vec<usize> = enc.iter().map(|(c, r)| (c.0.len() + c.1.len()).max(r.0.len() + r.1.len())).collect();
+    let lengths = lengths(&enc);
     let loss = cfg.loss.build();
     // The loss's inputs for the pairs `idx` of `rows`: policy log-probs in one forward,
     // reference log-probs from `reference`.
