@@ -65,6 +65,9 @@ fn llama_cpp_serving_our_export_gives_our_greedy_outputs() {
     let port = free_port();
     let _server = Server::start(&serve(port), &gguf, &run.join("m1"), &api(port).base_url, &dir.path().join("server.log")).unwrap();
     let client = OpenAiCompletions::new(api(port), ck.tokenizer.clone()).unwrap();
+    // A second server is not started where one already answers (it would be used instead).
+    let Err(e) = Server::start(&serve(port), &gguf, &run.join("m1"), &api(port).base_url, &dir.path().join("server2.log")) else { panic!("started over a running server") };
+    assert!(e.to_string().contains("already answers"), "{e}");
     let prompts = test_prompts(&run);
     let ids: Vec<Vec<u32>> = prompts.iter().map(|p| ck.tokenizer.encode_prompt(p).unwrap()).collect();
     let greedy = SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: 24, stop: vec![] };
@@ -196,4 +199,64 @@ fn the_loop_samples_and_judges_through_a_server_it_starts_and_a_dead_one_is_a_re
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "the server outlived its stages");
     let s: trainer::iterate::IterSummary = run.read_json("iter_1/summary.json").unwrap();
     write_summary("loop_through_llamacpp", serde_json::json!({ "candidates": s.candidates, "unscored": s.unscored, "parse_failures": s.parse_failures, "pairs": s.pairs, "seconds": secs }));
+}
+
+/// Entry point of the child process the kill test kills: one iteration of the smoke run in
+/// `SRLM_SERVER_CHILD_RUNS`, sampling and judging through a server it starts on
+/// `SRLM_SERVER_CHILD_PORT`.
+#[test]
+fn server_child_entry() {
+    let (Ok(dir), Ok(port)) = (std::env::var("SRLM_SERVER_CHILD_RUNS"), std::env::var("SRLM_SERVER_CHILD_PORT")) else { return };
+    let port: u16 = port.parse().unwrap();
+    let mut cfg = smoke_config(Path::new(&dir));
+    cfg.iterate.iterations = 1;
+    cfg.backend = Backend::Openai { api: api(port), serve: Some(serve(port)) };
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter("info").init();
+    let run = RunDir::new(&cfg.runs_dir, &cfg.name);
+    let _lock = run.lock().expect("lock");
+    trainer::iterate::run(&cfg, &run).expect("child run");
+}
+
+/// The loop killed (SIGKILL, no destructor runs) while its server answers self-judging
+/// requests: the server dies with it (its port is free again), and the run resumes and
+/// completes with a new server.
+#[test]
+fn a_run_killed_mid_stage_takes_its_server_with_it_and_resumes() {
+    let runs = fresh_copy();
+    let port = free_port();
+    let log = runs.path().join("child.log");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["server_child_entry", "--exact", "--nocapture", "--test-threads=1"])
+        .env("SRLM_SERVER_CHILD_RUNS", runs.path())
+        .env("SRLM_SERVER_CHILD_PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let said = |what: &str| std::fs::read_to_string(&log).unwrap_or_default().contains(what);
+    while !said("stage iter_1/judgments begins") {
+        assert!(child.try_wait().unwrap().is_none(), "the child ended before self-judging:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        assert!(t0.elapsed().as_secs() < 300, "no self-judging after 300 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run = RunDir::new(&runs.path().to_path_buf(), "smoke");
+    assert!(!run.is_done("iter_1/judgments"), "killed too late: self-judging had finished");
+    // The orphaned server would keep the port and answer the resumed run with the old model.
+    let t1 = std::time::Instant::now();
+    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        assert!(t1.elapsed().as_secs() < 10, "the server outlived the killed run (port {port} still taken)");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut cfg = smoke_config(runs.path());
+    cfg.iterate.iterations = 1;
+    cfg.backend = Backend::Openai { api: api(port), serve: Some(serve(port)) };
+    trainer::iterate::run(&cfg, &run).unwrap();
+    let judged: Vec<trainer::selfjudge::Judged> = run.read_jsonl("iter_1/judgments.jsonl").unwrap();
+    assert_eq!(judged.len(), run.read_jsonl::<trainer::candidates::CandidateSet>("iter_1/candidates.jsonl").unwrap().len());
+    assert!(run.is_done("m2"));
+    write_summary("killed_mid_judging", serde_json::json!({ "killed_after_s": t0.elapsed().as_secs_f64(), "port_free_after_s": t1.elapsed().as_secs_f64() }));
 }

@@ -48,19 +48,22 @@ impl Server {
             .replace("{gguf}", &gguf.display().to_string())
             .replace("{hf_dir}", &hf_dir.display().to_string())
             .replace("{port}", &cfg.port.to_string());
-        let out = std::fs::File::create(log).map_err(|e| Error::io(log, e))?;
-        let err = out.try_clone().map_err(|e| Error::io(log, e))?;
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(format!("exec {command}"))
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| Error::Invalid(format!("server command `{command}`: {e}")))?;
-        let mut server = Server { child, command };
         let url = format!("{}/models", base_url.trim_end_matches('/'));
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(2)).build();
+        // Whatever already answers there is not the server about to serve this M_t (one left
+        // by another run, say): the stage would silently use the wrong model.
+        if agent.get(&url).call().is_ok() {
+            return Err(Error::Invalid(format!(
+                "something already answers {url}: it would be used instead of the server this stage starts for its model; stop it or set backend.serve.port (and base_url) to a free port"
+            )));
+        }
+        let out = std::fs::File::create(log).map_err(|e| Error::io(log, e))?;
+        let err = out.try_clone().map_err(|e| Error::io(log, e))?;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(format!("exec {command}")).stdin(Stdio::null()).stdout(out).stderr(err);
+        die_with_parent(&mut cmd);
+        let child = cmd.spawn().map_err(|e| Error::Invalid(format!("server command `{command}`: {e}")))?;
+        let mut server = Server { child, command };
         let t0 = Instant::now();
         loop {
             if let Some(status) = server.child.try_wait().map_err(|e| Error::Invalid(e.to_string()))? {
@@ -83,6 +86,28 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The server is killed when the thread that started it ends, however it ends (a run
+/// killed with SIGKILL runs no destructor): otherwise it would outlive the run, keep its
+/// port, and answer the resumed run with the old model. Linux only (`PR_SET_PDEATHSIG`);
+/// elsewhere the port check in [`Server::start`] still refuses a leftover server.
+fn die_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
 
 impl Drop for Server {
