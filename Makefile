@@ -117,10 +117,13 @@ check-transformers: .venv/.ok
 ## weights after them within 1e-4; writes target/trl/parity.json. TRL_ARGS='--model DIR --pairs
 ## runs/<name>/iter_1/pairs.jsonl --n-pairs 40' runs it on a run's model and pairs instead.
 TRL_ARGS ?=
+## Then tests/trl.rs: the loop with `dpo.backend = { type = "trl" }` against our own DPO, and killed
+## while TRL trains.
 check-trl: .venv/.ok
-	.venv/bin/python -c "import trl" 2>/dev/null || .venv/bin/pip install -q trl
+	.venv/bin/python -c "import trl" 2>/dev/null || .venv/bin/pip install -q trl==1.16.0
 	$(CARGO) build --release -p benchmarks
 	.venv/bin/python benchmarks/check_trl.py $(TRL_ARGS)
+	$(CARGO) test --release -p integration --test trl -- --ignored --test-threads 1
 
 .venv/.ok:
 	python3 -m venv .venv

@@ -45,7 +45,7 @@ pub fn run(a: &DpoTrace) -> Result<()> {
         ckpt_every: a.steps,
         shards: 1,
     };
-    let cfg = DpoConfig { loss, train, valid_fraction: 0.0 };
+    let cfg = DpoConfig { loss, train, valid_fraction: 0.0, backend: Default::default() };
     let reference = reference_logps(&ck, &pairs, a.max_len, a.batch)?;
     let lengths = pair_lengths(&tok, &pairs)?;
     let batches: Vec<Vec<usize>> = (0..a.steps).map(|s| batch_indices(&lengths, a.batch, a.seed, s)).collect();

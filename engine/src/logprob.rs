@@ -2,6 +2,16 @@
 use crate::model::Llama;
 use candle_core::{DType, Device, Tensor, D};
 
+/// `(prompt, response)` cut to at most `max_len + 1` tokens together, as [`SeqBatch`] cuts
+/// them: the prompt loses its start first; the response is cut at its end only when no
+/// prompt is left.
+pub fn fit(prompt: &[u32], response: &[u32], max_len: usize) -> (Vec<u32>, Vec<u32>) {
+    let excess = (prompt.len() + response.len()).saturating_sub(max_len + 1);
+    let cut = excess.min(prompt.len());
+    let r_keep = response.len().min(max_len + 1);
+    (prompt[cut..].to_vec(), response[..r_keep].to_vec())
+}
+
 /// A right-padded batch of prompt+response sequences, shifted for next-token prediction.
 #[derive(Debug, Clone)]
 pub struct SeqBatch {
@@ -22,15 +32,9 @@ impl SeqBatch {
     pub fn new(pairs: &[(Vec<u32>, Vec<u32>)], pad_id: u32, max_len: usize, dev: &Device) -> candle_core::Result<Self> {
         let mut rows = Vec::with_capacity(pairs.len());
         for (p, r) in pairs {
-            let mut full: Vec<u32> = p.iter().chain(r.iter()).copied().collect();
-            let mut plen = p.len();
-            if full.len() > max_len + 1 {
-                let cut = (full.len() - (max_len + 1)).min(plen);
-                full.drain(..cut);
-                plen -= cut;
-                full.truncate(max_len + 1);
-            }
-            rows.push((full, plen));
+            let (p, r) = fit(p, r, max_len);
+            let plen = p.len();
+            rows.push(([p, r].concat(), plen));
         }
         let t = rows.iter().map(|(f, _)| f.len().saturating_sub(1)).max().unwrap_or(0).max(1);
         let b = rows.len();

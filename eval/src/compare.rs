@@ -2,12 +2,11 @@
 //! A pointwise judge scores each response alone, so presentation order cannot matter; a
 //! pairwise judge runs both orders (`crate::pairwise`).
 use crate::alpaca::{read_json_array, write_json_array, Annotation, ModelOutput};
-use crate::judges::{compare, BuiltJudge, CachedJudge, JudgeBackend};
-use crate::pairwise::PairwiseLlmJudge;
+use crate::judges::{HeadToHeadJudge, JudgeBackend, Verdicts};
 use crate::winrate::{tally, HeadToHead};
 use crate::{Error, Result};
-use engine::judge::{Judge, JudgeFailure};
-use std::path::{Path, PathBuf};
+use engine::judge::JudgeFailure;
+use std::path::PathBuf;
 
 /// `srlm-eval compare`: two `model_outputs.json` files, the judge between them and
 /// where the results go.
@@ -49,6 +48,8 @@ pub struct Comparison {
     pub tally: HeadToHead,
     pub annotations: Vec<Annotation>,
     pub failures: Vec<(String, JudgeFailure)>,
+    /// A pairwise judge's share of single-order verdicts for the response shown first.
+    pub position_bias: Option<f64>,
 }
 
 /// Each of A's outputs with B's output to the same instruction; an A output that B
@@ -63,11 +64,12 @@ fn triples(pairs: &[(&ModelOutput, &ModelOutput)]) -> Vec<(String, String, Strin
     pairs.iter().map(|(x, y)| (x.instruction.clone(), x.output.clone(), y.output.clone())).collect()
 }
 
-/// Compares A's outputs with B's (matched by instruction) under `judge`, from A's side.
-/// A failed judgment is counted in `failures` and left out of the tally: never a tie.
-pub fn compare_outputs(a: &[ModelOutput], b: &[ModelOutput], judge: &mut dyn Judge) -> Result<Comparison> {
+/// Compares A's outputs with B's (matched by instruction) under `judge`, pointwise or
+/// pairwise, from A's side. A failed judgment is counted in `failures` and left out of the
+/// tally: never a tie.
+pub fn compare_outputs(a: &[ModelOutput], b: &[ModelOutput], judge: &mut dyn HeadToHeadJudge) -> Result<Comparison> {
     let pairs = matched(a, b).map_err(|x| Error::Invalid(format!("instruction {:?} of {} has no output from {}", x.instruction, x.generator, b.first().map_or("B", |o| o.generator.as_str()))))?;
-    let verdicts = compare(judge, &triples(&pairs));
+    let Verdicts { verdicts, position_bias } = judge.verdicts(&triples(&pairs));
     let annotations = pairs
         .iter()
         .zip(&verdicts)
@@ -77,19 +79,19 @@ pub fn compare_outputs(a: &[ModelOutput], b: &[ModelOutput], judge: &mut dyn Jud
             generator_1: y.generator.clone(),
             output_2: x.output.clone(),
             generator_2: x.generator.clone(),
-            annotator: judge.name(),
+            annotator: judge.annotator(),
             preference: v.as_ref().ok().map(|v| v.preference()),
         })
         .collect();
     let failures = pairs.iter().zip(&verdicts).filter_map(|((x, _), v)| v.as_ref().err().map(|e| (x.instruction.clone(), e.clone()))).collect();
-    Ok(Comparison { tally: tally(verdicts.into_iter().flatten()), annotations, failures })
+    Ok(Comparison { tally: tally(verdicts.into_iter().flatten()), annotations, failures, position_bias })
 }
 
 /// Runs `srlm-eval compare`: builds the judge the arguments name (the grader by
-/// default), judges A against B and prints the head-to-head. A pointwise judge's
-/// judgments are cached, its annotations written to `--out` and the LC win rate
-/// printed where it applies; pairs it could not judge are an error unless
-/// `--allow-failures`. A pairwise judge reports its position bias instead.
+/// default; pointwise judgments cached in `--cache`), judges A against B and prints the
+/// head-to-head, a pairwise judge's position bias, and the LC win rate where it applies;
+/// writes the annotations to `--out`. Pairs that could not be judged are an error unless
+/// `--allow-failures`.
 pub fn run(args: &CompareArgs, rt: &engine::Runtime) -> Result<()> {
     let backend = match &args.judge {
         None => JudgeBackend::Grader,
@@ -98,44 +100,20 @@ pub fn run(args: &CompareArgs, rt: &engine::Runtime) -> Result<()> {
     let a: Vec<ModelOutput> = read_json_array(&args.a)?;
     let b: Vec<ModelOutput> = read_json_array(&args.b)?;
     let mut slot = None;
-    let judge = backend.build(rt, args.prompts.as_deref(), &mut slot)?;
-    match judge {
-        BuiltJudge::Pairwise { judge, path } => run_pairwise(args, &judge, &path, &a, &b),
-        BuiltJudge::Pointwise(inner) => run_pointwise(args, CachedJudge::new(inner, args.cache.clone())?, &a, &b),
-    }
-}
-
-/// A pairwise checkpoint's head-to-head, both orders, with its position bias.
-fn run_pairwise(args: &CompareArgs, judge: &PairwiseLlmJudge, path: &Path, a: &[ModelOutput], b: &[ModelOutput]) -> Result<()> {
-    let pairs = matched(a, b).map_err(|x| Error::Invalid(format!("{}: instruction {:?} has no output in {}", args.a.display(), x.instruction, args.b.display())))?;
-    let r = judge.compare(&triples(&pairs))?;
-    let h = tally(r.verdicts.iter().flatten().copied());
-    if h.total() == 0 {
-        return Err(Error::Invalid(format!(
-            "no readable verdict from {} in {} pairs ({} single-order failures): is the model trained on the pairwise prompt?",
-            path.display(),
-            r.verdicts.len(),
-            r.failures
-        )));
-    }
-    let left_out = r.verdicts.iter().filter(|v| v.is_none()).count();
-    println!(
-        "{} vs {}: {h}; position bias {:.1}% first; {left_out} pairs left out for unreadable verdicts ({} single-order failures)",
-        args.a.display(),
-        args.b.display(),
-        100.0 * r.position_bias,
-        r.failures
-    );
-    Ok(())
-}
-
-/// A pointwise judge's head-to-head: printed with the LC win rate, annotations written.
-fn run_pointwise(args: &CompareArgs, mut judge: CachedJudge<dyn Judge + '_>, a: &[ModelOutput], b: &[ModelOutput]) -> Result<()> {
-    let c = compare_outputs(a, b, &mut judge)?;
+    let mut judge = backend.build(rt, args.prompts.as_deref(), &mut slot, Some(args.cache.clone()))?;
+    let c = compare_outputs(&a, &b, judge.as_mut())?;
     let (h, ann) = (c.tally, c.annotations);
-    println!("{} vs {}: {h}; {} of {} pairs not judged", args.a.display(), args.b.display(), c.failures.len(), ann.len());
+    let bias = c.position_bias.map_or(String::new(), |p| format!("; position bias {:.1}% first", 100.0 * p));
+    println!("{} vs {}: {h}; {} of {} pairs not judged{bias}", args.a.display(), args.b.display(), c.failures.len(), ann.len());
     for (ins, e) in c.failures.iter().take(5) {
         eprintln!("not judged: {:?}: {e}", ins.chars().take(60).collect::<String>());
+    }
+    if c.position_bias.is_some() && h.total() == 0 && !ann.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no readable verdict from {} in {} pairs (causes above): is the judge trained on its prompt?",
+            judge.annotator(),
+            ann.len()
+        )));
     }
     let dir = crate::lc::difficulty::alpaca_eval_dir(args.alpaca_eval_dir.clone());
     println!("{}", crate::lc::lc_line(&dir, &a.first().map_or(String::new(), |o| o.generator.clone()), &ann));

@@ -1,6 +1,7 @@
-//! Judges for evaluation, behind engine's `Judge` trait: the world's grader, any
-//! checkpoint with the paper's prompt (engine's `LlmJudge`), and a disk cache; each
-//! built from its config by [`JudgeBackend::build`].
+//! Judges for evaluation: the world's grader, any checkpoint with the paper's prompt
+//! (engine's `LlmJudge`) or the pairwise prompt, a remote API, and a disk cache; each built
+//! from its config (sampling included) by [`JudgeBackend::build`], all behind
+//! [`HeadToHeadJudge`].
 use engine::judge::{Judge, JudgeFailure, Judgment};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -20,9 +21,18 @@ pub enum JudgeBackend {
         samples: usize,
         #[serde(default)]
         scoring: engine::judge::Scoring,
+        /// How each judgment is sampled (default: temperature 0.7, top-p 0.9, 64 tokens).
+        #[serde(default)]
+        sampling: JudgeSampling,
     },
     /// A checkpoint with the pairwise prompt (`Preferred: A|B`), both orders.
-    CheckpointPairwise { path: std::path::PathBuf },
+    CheckpointPairwise {
+        path: std::path::PathBuf,
+        /// How each verdict is sampled (default: greedy, 64 tokens; fields left out keep
+        /// these defaults).
+        #[serde(default = "JudgeSampling::greedy", deserialize_with = "JudgeSampling::over_greedy")]
+        sampling: JudgeSampling,
+    },
     /// An OpenAI-compatible chat-completions endpoint.
     Remote(crate::remote::RemoteConfig),
 }
@@ -45,16 +55,24 @@ impl JudgeBackend {
         Ok(f.judge)
     }
 
-    /// The judge this backend describes, whichever kind: every judge `srlm-eval` uses is
-    /// built here. A checkpoint is loaded (with `rt`) into `slot`, which the judge
-    /// borrows; the grader needs the world's prompts (`test_prompts.jsonl`).
-    pub fn build<'a>(self, rt: &engine::Runtime, grader_prompts: Option<&std::path::Path>, slot: &'a mut Option<engine::Checkpoint>) -> crate::Result<BuiltJudge<'a>> {
+    /// The judge this backend describes, whichever kind, as a head-to-head judge: every
+    /// judge `srlm-eval compare` uses is built here. A checkpoint is loaded (with `rt`) into
+    /// `slot`, which the judge borrows; the grader needs the world's prompts
+    /// (`test_prompts.jsonl`); a pointwise judge's judgments are cached in `cache` when given.
+    pub fn build<'a>(self, rt: &engine::Runtime, grader_prompts: Option<&std::path::Path>, slot: &'a mut Option<engine::Checkpoint>, cache: Option<std::path::PathBuf>) -> crate::Result<Box<dyn HeadToHeadJudge + 'a>> {
         Ok(match self {
-            JudgeBackend::CheckpointPairwise { path } => {
-                let ck = slot.insert(rt.load(&path.to_string_lossy())?);
-                BuiltJudge::Pairwise { judge: crate::pairwise::PairwiseLlmJudge::greedy(ck), path }
+            JudgeBackend::CheckpointPairwise { path, sampling } => {
+                let model = slot.insert(rt.load(&path.to_string_lossy())?);
+                let name = format!("pairwise:{}|{sampling:?}", path.display());
+                Box::new(crate::pairwise::PairwiseLlmJudge { name, model, params: sampling.params(), seed: sampling.seed, batch_size: sampling.batch_size })
             }
-            pointwise => BuiltJudge::Pointwise(pointwise.pointwise(rt, grader_prompts, slot)?),
+            pointwise => {
+                let judge = pointwise.pointwise(rt, grader_prompts, slot)?;
+                match cache {
+                    Some(c) => Box::new(CachedJudge::new(judge, c)?),
+                    None => Box::new(judge),
+                }
+            }
         })
     }
 
@@ -66,12 +84,12 @@ impl JudgeBackend {
                 let p = grader_prompts.ok_or_else(|| crate::Error::Invalid("the grader judges only the world's prompts (with `compare --prompts <test_prompts.jsonl>`)".into()))?;
                 Box::new(GraderJudge::read(p)?)
             }
-            JudgeBackend::Checkpoint { path, prompt, samples, scoring } => {
+            JudgeBackend::Checkpoint { path, prompt, samples, scoring, sampling } => {
                 let ck = slot.insert(rt.load(&path.to_string_lossy())?);
-                engine::judge::model_judge(ck, checkpoint_spec(&path, prompt, scoring, samples))
+                engine::judge::model_judge(ck, checkpoint_spec(&path, prompt, scoring, samples, &sampling))
             }
             JudgeBackend::Remote(cfg) => Box::new(crate::remote::RemoteJudge::new(cfg)?),
-            JudgeBackend::CheckpointPairwise { path } => {
+            JudgeBackend::CheckpointPairwise { path, .. } => {
                 return Err(crate::Error::Invalid(format!("{}: a pairwise judge compares two responses; it cannot score one (use it with `compare`)", path.display())))
             }
         })
@@ -89,17 +107,18 @@ impl JudgeBackend {
         };
         match self {
             JudgeBackend::Grader => Ok(()),
-            JudgeBackend::Checkpoint { path, prompt: p, samples, .. } => {
+            JudgeBackend::Checkpoint { path, prompt: p, samples, sampling, .. } => {
                 if !path.exists() {
                     return bad("path", &path.display(), "no such checkpoint folder or GGUF file");
                 }
                 if !(1..=64).contains(samples) {
                     return bad("samples", samples, "must be in 1..=64");
                 }
+                sampling.validate()?;
                 prompt(p)
             }
-            JudgeBackend::CheckpointPairwise { path } if !path.exists() => bad("path", &path.display(), "no such checkpoint folder or GGUF file"),
-            JudgeBackend::CheckpointPairwise { .. } => Ok(()),
+            JudgeBackend::CheckpointPairwise { path, .. } if !path.exists() => bad("path", &path.display(), "no such checkpoint folder or GGUF file"),
+            JudgeBackend::CheckpointPairwise { sampling, .. } => sampling.validate(),
             JudgeBackend::Remote(r) => {
                 engine::backend::check_endpoint("judge", &r.base_url, &r.model, r.timeout_secs, r.retries)?;
                 if !(1..=64).contains(&r.samples) {
@@ -117,16 +136,103 @@ impl JudgeBackend {
     }
 }
 
-/// A judge built from a [`JudgeBackend`].
-pub enum BuiltJudge<'a> {
-    /// Scores each response alone (grader, checkpoint, expected score, remote).
-    Pointwise(Box<dyn Judge + 'a>),
-    /// Compares two responses, in both orders.
-    Pairwise {
-        judge: crate::pairwise::PairwiseLlmJudge<'a>,
-        /// The checkpoint it was loaded from (named in messages).
-        path: std::path::PathBuf,
-    },
+/// How a model judge samples its judgments: part of the judge's config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JudgeSampling {
+    /// 0 is greedy.
+    pub temperature: f64,
+    pub top_p: f64,
+    /// Longest judgment in tokens.
+    pub max_new_tokens: usize,
+    /// Seed of the first item's sampling (each item's derives from it).
+    pub seed: u64,
+    /// Items generated together.
+    pub batch_size: usize,
+}
+
+impl Default for JudgeSampling {
+    fn default() -> Self {
+        Self { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, seed: 0, batch_size: 16 }
+    }
+}
+
+impl JudgeSampling {
+    /// Greedy, 64 tokens: the pairwise judge's default.
+    pub fn greedy() -> Self {
+        Self { temperature: 0.0, top_p: 1.0, ..Self::default() }
+    }
+    /// Deserializes the fields given over [`JudgeSampling::greedy`].
+    fn over_greedy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Given {
+            temperature: Option<f64>,
+            top_p: Option<f64>,
+            max_new_tokens: Option<usize>,
+            seed: Option<u64>,
+            batch_size: Option<usize>,
+        }
+        let g = Given::deserialize(d)?;
+        let b = Self::greedy();
+        Ok(Self {
+            temperature: g.temperature.unwrap_or(b.temperature),
+            top_p: g.top_p.unwrap_or(b.top_p),
+            max_new_tokens: g.max_new_tokens.unwrap_or(b.max_new_tokens),
+            seed: g.seed.unwrap_or(b.seed),
+            batch_size: g.batch_size.unwrap_or(b.batch_size),
+        })
+    }
+
+    pub fn params(&self) -> engine::SampleParams {
+        engine::SampleParams { temperature: self.temperature, top_p: self.top_p, max_new_tokens: self.max_new_tokens, stop: vec![] }
+    }
+    fn validate(&self) -> Result<(), String> {
+        let bad = |k: &str, v: &dyn std::fmt::Display, allowed: &str| Err(format!("`judge.sampling.{k}` = {v}: {allowed}"));
+        if !(self.temperature.is_finite() && (0.0..=2.0).contains(&self.temperature)) {
+            return bad("temperature", &self.temperature, "must be a finite number in [0, 2]");
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return bad("top_p", &self.top_p, "must be in (0, 1]");
+        }
+        if !(1..=4096).contains(&self.max_new_tokens) {
+            return bad("max_new_tokens", &self.max_new_tokens, "must be in 1..=4096");
+        }
+        if !(1..=1024).contains(&self.batch_size) {
+            return bad("batch_size", &self.batch_size, "must be in 1..=1024");
+        }
+        Ok(())
+    }
+}
+
+/// Verdicts on `(instruction, A, B)` triples, from A's side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdicts {
+    /// Per triple, or why there is none (never a tie).
+    pub verdicts: Vec<Result<crate::winrate::Verdict, JudgeFailure>>,
+    /// Share of single-order verdicts that picked the response shown first, for judges that
+    /// see both responses; `None` for pointwise judges, where order cannot matter.
+    pub position_bias: Option<f64>,
+}
+
+/// Every judge as a head-to-head: pointwise judges (grader, checkpoint, expected score,
+/// remote: through [`compare`], each response scored once) and pairwise ones (both orders).
+/// A new judge is one [`JudgeBackend`] variant and one implementation of this trait (or of
+/// engine's pointwise `Judge`, which implements it).
+pub trait HeadToHeadJudge {
+    /// A stable name: the annotations' `annotator`.
+    fn annotator(&self) -> String;
+    /// Judges each `(instruction, A, B)`.
+    fn verdicts(&mut self, triples: &[(String, String, String)]) -> Verdicts;
+}
+
+impl<J: Judge + ?Sized> HeadToHeadJudge for J {
+    fn annotator(&self) -> String {
+        self.name()
+    }
+    fn verdicts(&mut self, triples: &[(String, String, String)]) -> Verdicts {
+        Verdicts { verdicts: compare(self, triples), position_bias: None }
+    }
 }
 
 /// The world's grader as a judge: knows the task behind each instruction.
@@ -176,12 +282,11 @@ pub fn checkpoint_identity(path: &std::path::Path, prompt: &engine::judge::Judge
     )
 }
 
-/// A checkpoint judge as `srlm-eval` runs one (sampling at temperature 0.7, top-p 0.9,
-/// 64 tokens), named by [`checkpoint_identity`].
-pub fn checkpoint_spec(path: &std::path::Path, prompt: engine::judge::JudgePrompt, scoring: engine::judge::Scoring, samples: usize) -> engine::judge::ModelJudgeSpec {
-    let params = engine::SampleParams { temperature: 0.7, top_p: 0.9, max_new_tokens: 64, stop: vec![] };
+/// A checkpoint judge with its config's sampling, named by [`checkpoint_identity`].
+pub fn checkpoint_spec(path: &std::path::Path, prompt: engine::judge::JudgePrompt, scoring: engine::judge::Scoring, samples: usize, sampling: &JudgeSampling) -> engine::judge::ModelJudgeSpec {
+    let params = sampling.params();
     let name = checkpoint_identity(path, &prompt, scoring, samples, &params);
-    engine::judge::ModelJudgeSpec { name, prompt, scoring, samples, params, seed: 0, batch_size: 16 }
+    engine::judge::ModelJudgeSpec { name, prompt, scoring, samples, params, seed: sampling.seed, batch_size: sampling.batch_size }
 }
 
 /// Wraps a judge with an on-disk cache keyed by judge name + instruction + response,

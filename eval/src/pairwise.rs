@@ -5,8 +5,23 @@ use crate::winrate::{both_orders, Verdict};
 use engine::judge::{parse_preference, render_pairwise, JudgeFailure};
 use engine::{generate, Checkpoint, SampleParams};
 
+impl crate::judges::HeadToHeadJudge for PairwiseLlmJudge<'_> {
+    fn annotator(&self) -> String {
+        self.name.clone()
+    }
+    fn verdicts(&mut self, triples: &[(String, String, String)]) -> crate::judges::Verdicts {
+        match self.compare(triples) {
+            Ok(r) => crate::judges::Verdicts { verdicts: r.verdicts, position_bias: Some(r.position_bias) },
+            // a failure of the whole batch is each pair's, with its cause
+            Err(e) => crate::judges::Verdicts { verdicts: triples.iter().map(|_| Err(JudgeFailure::Backend(e.to_string()))).collect(), position_bias: None },
+        }
+    }
+}
+
 /// A checkpoint prompted to pick the better of two responses.
 pub struct PairwiseLlmJudge<'a> {
+    /// Named in annotations and messages.
+    pub name: String,
     pub model: &'a Checkpoint,
     /// Sampling of each verdict (`Preferred: A|B` needs few tokens).
     pub params: SampleParams,
@@ -19,9 +34,9 @@ pub struct PairwiseLlmJudge<'a> {
 /// Verdicts in both orders and how often the first-shown response won.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairwiseResult {
-    /// Per pair; `None` when either order's verdict could not be read (a failure is
-    /// never counted as a tie).
-    pub verdicts: Vec<Option<Verdict>>,
+    /// Per pair, or why either order's verdict could not be read (a failure is never
+    /// counted as a tie).
+    pub verdicts: Vec<Result<Verdict, JudgeFailure>>,
     /// Share of parsed single-order verdicts that picked the response shown first.
     pub position_bias: f64,
     /// Single-order judgments that could not be read.
@@ -29,12 +44,6 @@ pub struct PairwiseResult {
 }
 
 impl<'a> PairwiseLlmJudge<'a> {
-    /// The pairwise judge as `srlm-eval` runs one: greedy, 64 new tokens, seed 0,
-    /// batches of 16.
-    pub fn greedy(model: &'a Checkpoint) -> Self {
-        Self { model, params: SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: 64, stop: vec![] }, seed: 0, batch_size: 16 }
-    }
-
     /// One order: `true` when the first response is preferred.
     fn one_order(&self, triples: &[(String, String, String)]) -> crate::Result<Vec<Result<bool, JudgeFailure>>> {
         let tok = &self.model.tokenizer;
@@ -80,9 +89,11 @@ impl<'a> PairwiseLlmJudge<'a> {
                         Err(_) => failures += 1,
                     }
                 }
-                let (Ok(x), Ok(y)) = (x, y) else { return None };
-                // the second order showed B first: its verdict is flipped back to A vs B
-                Some(both_orders(Verdict::first_if(*x), Verdict::first_if(*y).flipped()))
+                match (x, y) {
+                    // the second order showed B first: its verdict is flipped back to A vs B
+                    (Ok(x), Ok(y)) => Ok(both_orders(Verdict::first_if(*x), Verdict::first_if(*y).flipped())),
+                    (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+                }
             })
             .collect();
         Ok(PairwiseResult { verdicts, position_bias: firsts as f64 / decided.max(1) as f64, failures })

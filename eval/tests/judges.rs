@@ -65,12 +65,12 @@ fn pairwise_llm_judge_runs_both_orders_and_reports_position_bias() {
     let tok = engine::Tokenizer::train(text.iter(), 300).unwrap();
     let cfg = engine::Config::llama(tok.vocab_size(), 16, 32, 1, 2, 2, 512);
     let ck = engine::Checkpoint::init(&cfg, tok, 1, &candle_core::Device::Cpu).unwrap();
-    let j = eval::pairwise::PairwiseLlmJudge { model: &ck, params: engine::SampleParams { temperature: 1.0, top_p: 1.0, max_new_tokens: 6, stop: vec![] }, seed: 3, batch_size: 4 };
+    let j = eval::pairwise::PairwiseLlmJudge { name: "tiny".into(), model: &ck, params: engine::SampleParams { temperature: 1.0, top_p: 1.0, max_new_tokens: 6, stop: vec![] }, seed: 3, batch_size: 4 };
     let triples: Vec<(String, String, String)> = (0..6).map(|i| (format!("q{i}"), "a".to_string(), "b".to_string())).collect();
     let r = j.compare(&triples).unwrap();
     assert_eq!(r.verdicts.len(), 6);
     // 6 pairs × 2 orders; a pair with an unreadable verdict is left out, never a tie.
-    let left_out = r.verdicts.iter().filter(|v| v.is_none()).count();
+    let left_out = r.verdicts.iter().filter(|v| v.is_err()).count();
     assert!(left_out <= r.failures && (r.failures == 0) == (left_out == 0), "{r:?}");
     if r.failures == 12 {
         assert_eq!(left_out, 6);
@@ -124,4 +124,35 @@ fn checkpoint_identity_changes_with_prompt_sampling_and_weights() {
     assert_ne!(base, id(&JudgePrompt::Paper, Scoring::Sampled, 3, &engine::SampleParams { temperature: 1.0, ..p.clone() }));
     std::fs::write(&w, b"other weights").unwrap();
     assert_ne!(base, id(&JudgePrompt::Paper, Scoring::Sampled, 3, &p));
+}
+
+#[test]
+fn a_pairwise_judge_is_built_from_its_config_with_its_sampling_and_judges_behind_the_one_trait() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: Vec<String> = (0..50).map(|i| format!("Preferred: A Preferred: B response {i}")).collect();
+    let tok = engine::Tokenizer::train(text.iter(), 300).unwrap();
+    let cfg = engine::Config::llama(tok.vocab_size(), 16, 32, 1, 2, 2, 512);
+    let ck_dir = dir.path().join("ck");
+    engine::Checkpoint::init(&cfg, tok, 1, &candle_core::Device::Cpu).unwrap().save(&ck_dir).unwrap();
+    let toml_path = dir.path().join("judge.toml");
+    let write = |sampling: &str| std::fs::write(&toml_path, format!("[judge]\ntype = \"checkpoint_pairwise\"\npath = {:?}\nsampling = {sampling}\n", ck_dir.display().to_string())).unwrap();
+    write("{ temperature = 1.0, max_new_tokens = 5, seed = 7 }");
+    let backend = eval::judges::JudgeBackend::read(&toml_path).unwrap();
+    let eval::judges::JudgeBackend::CheckpointPairwise { sampling, .. } = &backend else { panic!("{backend:?}") };
+    assert_eq!((sampling.temperature, sampling.top_p, sampling.max_new_tokens, sampling.seed), (1.0, 1.0, 5, 7), "unset fields keep the pairwise defaults");
+    let mut slot = None;
+    let mut judge = backend.build(&engine::Runtime::default(), None, &mut slot, None).unwrap();
+    let triples: Vec<(String, String, String)> = (0..4).map(|i| (format!("q{i}"), "a".to_string(), "b".to_string())).collect();
+    let v = judge.verdicts(&triples);
+    assert_eq!(v.verdicts.len(), 4);
+    assert!(v.position_bias.is_some(), "a pairwise judge reports its position bias");
+    assert!(judge.annotator().contains("pairwise"), "{}", judge.annotator());
+    // A pointwise judge behind the same trait reports none.
+    let mut g = GraderJudge { tasks: Default::default() };
+    let pv = eval::judges::HeadToHeadJudge::verdicts(&mut g, &triples);
+    assert!(pv.position_bias.is_none() && pv.verdicts.iter().all(|r| r.is_err()), "no task: failures, not ties");
+    // A bad sampling value is refused when the file is read, naming its key.
+    write("{ temperature = -1.0 }");
+    let err = eval::judges::JudgeBackend::read(&toml_path).unwrap_err().to_string();
+    assert!(err.contains("judge.sampling.temperature"), "{err}");
 }

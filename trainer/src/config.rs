@@ -3,6 +3,7 @@
 use crate::{Error, Result};
 use engine::judge::{JudgePrompt, Scoring};
 use serde::{Deserialize, Serialize};
+pub use crate::dpo_trl::DpoBackend;
 pub use crate::serve::Backend;
 use std::path::{Path, PathBuf};
 use world::{Family, SplitConfig, World};
@@ -213,6 +214,10 @@ pub struct DpoConfig {
     pub train: TrainConfig,
     /// Fraction of pairs held out to pick the checkpoint.
     pub valid_fraction: f64,
+    /// What trains: this engine (`local`, the default) or TRL's `DPOTrainer`
+    /// (`{ type = "trl", python = ".venv/bin/python" }`).
+    #[serde(skip_serializing_if = "DpoBackend::is_local")]
+    pub backend: DpoBackend,
 }
 
 impl Default for DpoConfig {
@@ -224,6 +229,7 @@ impl Default for DpoConfig {
             loss: DpoLoss::SigmoidNll { beta: 0.1, alpha: 1.0 },
             train: TrainConfig { steps: 150, batch_size: 16, lr: 3e-4, warmup: 10, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 50, ckpt_every: 50, shards: 2 },
             valid_fraction: 0.1,
+            backend: DpoBackend::Local,
         }
     }
 }
@@ -355,8 +361,12 @@ impl RunConfig {
     /// [`resolve`](Self::resolve) with the TOML file's text already read (`(path, text)`;
     /// the path names it in errors).
     pub fn resolve_text(profile: Profile, file: Option<(&Path, &str)>, overrides: &[String]) -> Result<Self> {
-        let base = toml::Value::try_from(Self::profile(profile)).map_err(|e| Error::Config(e.to_string()))?;
-        let mut tree = base;
+        let mut tree = toml::Value::try_from(Self::profile(profile)).map_err(|e| Error::Config(e.to_string()))?;
+        // `dpo.backend` is left out of saved configs at its default (`local`, so older runs'
+        // records stay as they were) but may be overridden like any key.
+        if let Some(dpo) = tree.get_mut("dpo").and_then(|d| d.as_table_mut()) {
+            dpo.entry("backend").or_insert_with(|| toml::Value::try_from(DpoBackend::Local).expect("a unit variant serializes"));
+        }
         if let Some((f, text)) = file {
             let v: toml::Value = text.parse::<toml::Table>().map(toml::Value::Table).map_err(|e| Error::Parse {
                 path: f.into(),

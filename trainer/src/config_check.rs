@@ -132,7 +132,8 @@ impl RunConfig {
             }
         }
         check_train("dpo.train", &self.dpo.train)?;
-        real("dpo.valid_fraction", self.dpo.valid_fraction, 0.0, 0.5, true)
+        real("dpo.valid_fraction", self.dpo.valid_fraction, 0.0, 0.5, true)?;
+        self.dpo.backend.validate().map_err(Error::Config)
     }
 }
 
@@ -177,6 +178,8 @@ mod tests {
             ("name=\"/abs/dir\"", "name"),
             ("name=\"\"", "name"),
             ("'judge.prompt={file=\"/nonexistent/judge.txt\"}'", "judge.prompt"),
+            ("dpo.backend={type=\"trl\",python=\"/no/such/python\"}", "dpo.backend.python"),
+            ("dpo.backend={type=\"trl\",launcher=[\"accelerate\"],args={learning_rate=1.0}}", "dpo.backend.args.learning_rate"),
         ];
         for (set, key) in cases {
             let set = set.trim_matches('\'');

@@ -8,7 +8,7 @@ use crate::selfjudge::{self, Judged};
 use crate::provenance::{digest_path, stages};
 use crate::dpo::{DpoRun, RefPairs};
 use crate::train::Progress;
-use crate::{diagnostics, dpo, prompts, stage, Error, Result};
+use crate::{diagnostics, dpo, dpo_trl, prompts, stage, Error, Result};
 use engine::{Checkpoint, Generator};
 use std::time::Instant;
 use world::records::{IftExample, PromptRecord};
@@ -25,13 +25,14 @@ pub fn prepare(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         let mut a = old_cfg.clone();
         let mut b = cfg.clone();
         // More iterations may be asked of a finished run, a run folder may be moved or
-        // renamed, and the backend may change (the records of the stages that sample say
-        // whether a begun stage may continue on it); nothing else may change.
+        // renamed, and the backends may change (the records of the stages that sample and
+        // of DPO say whether a begun stage may continue on them); nothing else may change.
         for c in [&mut a, &mut b] {
             c.iterate.iterations = 0;
             c.runs_dir = Default::default();
             c.name = String::new();
             c.backend = Default::default();
+            c.dpo.backend = Default::default();
         }
         if a != b {
             return Err(Error::Config(format!(
@@ -206,6 +207,16 @@ impl Iteration<'_> {
         }
         run.stage(&format!("m{}", t + 1), &stages::dpo(cfg, run, t, self.m_t)?)?;
         let (max_len, workers) = (cfg.model.max_len, cfg.workers());
+        if !cfg.dpo.backend.is_local() {
+            // TRL computes its own reference log-probs from M_t's folder.
+            let work = run.path(&self.file("work/trl"));
+            let job = dpo_trl::job(&cfg.dpo, &model.tokenizer, &train_pairs, &valid_pairs, max_len, self.seed, &run.model(t), &work, workers)?;
+            let (best, progress) = dpo_trl::run(&cfg.dpo.backend, &job)?;
+            let next = Checkpoint::load(&best, cfg.runtime.dtype(), &cfg.runtime.device()?)?;
+            next.save(&run.model(t + 1))?;
+            run.write_json(&self.file("dpo.json"), &progress)?;
+            return Ok(progress);
+        }
         let bs = cfg.dpo.train.batch_size;
         let train_ref = stage::chunked(run, &self.file("ref_logps_train"), "reference", &train_pairs, bs * 4, workers, |_, xs| {
             dpo::reference_logps(&model, xs, max_len, bs)

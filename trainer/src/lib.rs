@@ -9,6 +9,7 @@ pub mod config_check;
 pub mod data;
 pub mod diagnostics;
 pub mod dpo;
+pub mod dpo_trl;
 pub mod error;
 pub mod fork;
 pub mod iterate;

@@ -5,7 +5,7 @@ pub mod openai;
 pub mod server;
 
 pub use openai::{api_key, check_endpoint, post_json, OpenAiCompletions, OpenAiConfig};
-pub use server::{Server, ServeConfig};
+pub use server::{die_with_parent, Server, ServeConfig};
 
 use crate::sample::{generate, SampleParams};
 use crate::{Checkpoint, Result};

@@ -92,7 +92,7 @@ impl Server {
 /// killed with SIGKILL runs no destructor): otherwise it would outlive the run, keep its
 /// port, and answer the resumed run with the old model. Linux only (`PR_SET_PDEATHSIG`);
 /// elsewhere the port check in [`Server::start`] still refuses a leftover server.
-fn die_with_parent(cmd: &mut Command) {
+pub fn die_with_parent(cmd: &mut Command) {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;

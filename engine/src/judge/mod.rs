@@ -45,6 +45,15 @@ pub trait Judge {
     fn judge(&mut self, items: &[(String, String)]) -> Vec<Result<Judgment, JudgeFailure>>;
 }
 
+impl<J: Judge + ?Sized> Judge for Box<J> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn judge(&mut self, items: &[(String, String)]) -> Vec<Result<Judgment, JudgeFailure>> {
+        (**self).judge(items)
+    }
+}
+
 /// Averages sampled scores; `Err` when none is valid.
 pub fn aggregate(samples: Vec<Result<f64, ScoreError>>, texts: Vec<String>) -> Result<Judgment, JudgeFailure> {
     let ok: Vec<f64> = samples.iter().filter_map(|s| s.as_ref().ok().copied()).collect();
