@@ -102,3 +102,37 @@ fn a_fork_starts_from_the_same_sft_models_and_refuses_another_sft_recipe() {
     let saved: trainer::RunConfig = toml::from_str(&std::fs::read_to_string(dst.path("config.toml")).unwrap()).unwrap();
     assert_eq!(saved.dpo.loss, cfg.dpo.loss);
 }
+
+#[test]
+fn a_run_from_a_model_m0_uses_its_tokenizer_and_weights() {
+    // M0: a model of another size with a tokenizer trained on other text (its own
+    // vocabulary), as a user's checkpoint would be.
+    let dir = tempfile::tempdir().unwrap();
+    let text: Vec<String> = (0..200).map(|i| format!("List {} colors: red, blue, green. Name {i} animals.", i % 5)).collect();
+    let tok = engine::Tokenizer::train(text.iter(), 400).unwrap();
+    let cfg0 = engine::Config::llama(tok.vocab_size(), 48, 96, 2, 4, 4, 256);
+    let m0_dir = dir.path().join("m0");
+    let m0 = engine::Checkpoint::init(&cfg0, tok, 9, &candle_core::Device::Cpu).unwrap();
+    m0.save(&m0_dir).unwrap();
+    let mut cfg = smoke_config(&dir.path().join("runs"));
+    cfg.model.init = Some(m0_dir.to_string_lossy().into_owned());
+    // One SFT step at a tiny learning rate: M1 stays next to where it started.
+    cfg.sft = trainer::config::TrainConfig { steps: 1, warmup: 0, lr: 1e-7, eval_every: 1, ckpt_every: 1, ..cfg.sft.clone() };
+    let run = RunDir::new(&cfg.runs_dir, &cfg.name);
+    trainer::iterate::run(&cfg, &run).unwrap();
+    let m1 = engine::Checkpoint::load(&run.model(1), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
+    assert_eq!(m1.config().hidden_size, 48, "M1 has M0's architecture, not the profile's");
+    assert_eq!(m1.tokenizer.inner.get_vocab(true), m0.tokenizer.inner.get_vocab(true), "M1 keeps M0's tokenizer");
+    let seed_tok = engine::Tokenizer::from_file(&run.path("seed/tokenizer.json")).unwrap();
+    assert_eq!(seed_tok.vocab_size(), m0.tokenizer.vocab_size(), "the seed data are recorded with M0's tokenizer");
+    let (a, b) = (m0.tensors().unwrap(), m1.tensors().unwrap());
+    let moved = a.iter().map(|(k, x)| (x - &b[k]).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()).fold(0f32, f32::max);
+    assert!(moved < 1e-4, "M1 starts from M0's weights (moved {moved})");
+    // A missing M0 is refused before any work, naming the key.
+    let mut bad = smoke_config(&dir.path().join("runs2"));
+    bad.name = "bad".into();
+    bad.model.init = Some(dir.path().join("nope").to_string_lossy().into_owned());
+    let e = trainer::iterate::run(&bad, &RunDir::new(&bad.runs_dir, &bad.name)).unwrap_err().to_string();
+    assert!(e.contains("model.init"), "{e}");
+    assert!(!dir.path().join("runs2/bad/seed").exists(), "nothing written");
+}

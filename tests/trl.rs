@@ -115,12 +115,12 @@ fn trl_trains_m2_on_the_loops_pairs_as_our_dpo_does() {
 #[ignore = "needs trl in .venv: make check-trl"]
 fn a_run_killed_while_trl_trains_resumes_to_the_unbroken_runs_weights() {
     if let Ok(dir) = std::env::var("SRLM_TRL_CHILD") {
-        let cfg = (config(Path::new(&dir), trl()));
+        let cfg = config(Path::new(&dir), trl());
         trainer::iterate::run(&cfg, &RunDir::new(&cfg.runs_dir, &cfg.name)).expect("child run");
         return;
     }
     let (whole, broken) = (sft_copy(), sft_copy());
-    let cfg = (config(whole.path(), trl()));
+    let cfg = config(whole.path(), trl());
     trainer::iterate::run(&cfg, &RunDir::new(&cfg.runs_dir, &cfg.name)).unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", "a_run_killed_while_trl_trains_resumes_to_the_unbroken_runs_weights", "--nocapture"])
@@ -141,7 +141,7 @@ fn a_run_killed_while_trl_trains_resumes_to_the_unbroken_runs_weights() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!broken.path().join("smoke/m2").exists(), "killed before M2 was saved");
-    let cfg = (config(broken.path(), trl()));
+    let cfg = config(broken.path(), trl());
     trainer::iterate::run(&cfg, &RunDir::new(&cfg.runs_dir, &cfg.name)).unwrap();
     let d = max_diff(&weights(&whole.path().join("smoke"), "m2"), &weights(&broken.path().join("smoke"), "m2"));
     eprintln!("M2 resumed vs unbroken: max |diff| = {d:.2e}");

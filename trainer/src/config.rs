@@ -24,11 +24,18 @@ pub struct ModelConfig {
     pub num_kv_heads: usize,
     /// Longest sequence, prompt and response together.
     pub max_len: usize,
+    /// M0: a model (checkpoint folder, `.gguf` file, or hub id `org/name` from the local
+    /// cache) that SFT starts from, with its own tokenizer and chat template; the size fields
+    /// above are then the model's own and unused, except `max_len` (the training and
+    /// generation cut). Unset: a model trained from scratch with a tokenizer trained on
+    /// the world.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { vocab_size: 1024, hidden_size: 128, intermediate_size: 344, num_layers: 4, num_heads: 4, num_kv_heads: 4, max_len: 192 }
+        Self { vocab_size: 1024, hidden_size: 128, intermediate_size: 344, num_layers: 4, num_heads: 4, num_kv_heads: 4, max_len: 192, init: None }
     }
 }
 
@@ -324,7 +331,7 @@ impl RunConfig {
             }
             Profile::Smoke => {
                 c.name = "smoke".into();
-                c.model = ModelConfig { vocab_size: 512, hidden_size: 64, intermediate_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 2, max_len: 192 };
+                c.model = ModelConfig { vocab_size: 512, hidden_size: 64, intermediate_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 2, max_len: 192, init: None };
                 // Two constrained families at difficulty 1 (two items, one or two constraints:
                 // short judge targets), and one held out.
                 c.world = World {

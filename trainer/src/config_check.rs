@@ -57,6 +57,13 @@ impl RunConfig {
     /// Checks every field; the first violation is the error.
     pub fn validate(&self) -> Result<()> {
         check_run_name(&self.name)?;
+        if let Some(src) = &self.model.init {
+            if let engine::ModelSource::Path(p) = engine::ModelSource::parse(src) {
+                if !p.exists() {
+                    return Err(bad("model.init", format!("{src:?}"), "no such checkpoint folder or .gguf file (nor a hub id `org/name`)"));
+                }
+            }
+        }
         self.runtime.validate().map_err(|e| Error::Config(e.to_string()))?;
         count("workers", self.workers, 0, 1024)?;
         let w = &self.world;

@@ -136,7 +136,11 @@ pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         let t = w.sample(&mut rng, split);
         corpus.push(format!("{}\n{}", t.instruction, t.reference));
     }
-    let tok = engine::Tokenizer::train(corpus.iter(), cfg.model.vocab_size)?;
+    let tok = match &cfg.model.init {
+        // M0's own tokenizer, recorded with the seed data.
+        Some(_) => seed_tokenizer(cfg, run)?,
+        None => engine::Tokenizer::train(corpus.iter(), cfg.model.vocab_size)?,
+    };
     tok.save(&run.path("seed/tokenizer.json"))?;
     run.write_jsonl("seed/ift.jsonl", &ift)?;
     run.write_jsonl("seed/ift_valid.jsonl", &ift_valid)?;
@@ -151,6 +155,15 @@ pub fn write_seed(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         "eft_train_scores": hist(&eft), "eft_eval_scores": hist(&eft_eval),
     }))?;
     Ok(run.finish("seed/seed", &made_by)?)
+}
+
+/// The run's tokenizer: M0's (with its chat template) when the run starts from a model
+/// (`model.init`), else the one trained on the world (`seed/tokenizer.json`).
+pub fn seed_tokenizer(cfg: &RunConfig, run: &RunDir) -> Result<engine::Tokenizer> {
+    Ok(match &cfg.model.init {
+        Some(src) => cfg.runtime.load(src)?.tokenizer,
+        None => engine::Tokenizer::from_file(&run.path("seed/tokenizer.json"))?,
+    })
 }
 
 #[cfg(test)]

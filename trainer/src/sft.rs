@@ -37,12 +37,18 @@ pub fn eval_loss(model: &engine::Llama, data: &Pairs, pad: u32, max_len: usize, 
     Ok(sum / n.max(1) as f64)
 }
 
-/// Trains one SFT model from a seeded random init and saves it to `out` (e.g. `m1`).
+/// Trains one SFT model, from M0 (`model.init`) or a seeded random init, and saves it to
+/// `out` (e.g. `m1`).
 pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, valid: Pairs) -> Result<Progress> {
-    let tok = Tokenizer::from_file(&run.path("seed/tokenizer.json"))?;
-    let mc = model_config(cfg, tok.vocab_size());
-    let pad = tok.pad_id;
-    let mut ck = Checkpoint::init(&mc, tok, cfg.seed, &cfg.runtime.device()?)?;
+    let mut ck = match &cfg.model.init {
+        Some(src) => cfg.runtime.load(src)?,
+        None => {
+            let tok = Tokenizer::from_file(&run.path("seed/tokenizer.json"))?;
+            let mc = model_config(cfg, tok.vocab_size());
+            Checkpoint::init(&mc, tok, cfg.seed, &cfg.runtime.device()?)?
+        }
+    };
+    let pad = ck.tokenizer.pad_id;
     let max_len = cfg.model.max_len;
     let dev = ck.model.device().clone();
     let bs = cfg.sft.batch_size;
@@ -123,7 +129,7 @@ pub fn mix_eft(corrupt: &[EftExample], model: &[EftExample], n: usize, model_fra
 /// Makes the SFT baseline (IFT only), the EFT training set, and M1 (IFT + EFT), each
 /// skipped when done.
 pub fn run_sft(cfg: &RunConfig, run: &RunDir) -> Result<()> {
-    let tok = Tokenizer::from_file(&run.path("seed/tokenizer.json"))?;
+    let tok = crate::data::seed_tokenizer(cfg, run)?;
     let ift_rows: Vec<IftExample> = run.read_jsonl("seed/ift.jsonl")?;
     let ift = encode_ift(&tok, &ift_rows)?;
     let ift_valid = encode_ift(&tok, &run.read_jsonl("seed/ift_valid.jsonl")?)?;
