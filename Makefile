@@ -2,7 +2,7 @@
 #   make iterate && make eval     the main job on the embedded default (2-core CPU, minutes)
 #   make test                     every test (what CI runs)
 #   make notebooks                the analysis notebooks, executed headless into target/notebooks/
-# Variables: RUN=<name> (default: default), ITERS=<n> more iterations, PROFILE=default|paper|smoke,
+# Variables: RUN=<name> (default: default), ITERS=<n> more iterations, PROFILE=default|paper|smoke|smollm2|smollm2-gpu,
 #            ARGS='--set key=value ...' extra config overrides, ALPACA_EVAL_DIR=<alpaca_eval checkout>.
 
 RUN ?= default

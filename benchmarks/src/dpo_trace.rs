@@ -44,6 +44,7 @@ pub fn run(a: &DpoTrace) -> Result<()> {
         eval_every: a.steps + 1,
         ckpt_every: a.steps,
         shards: 1,
+        eval_batch_size: 0,
     };
     let cfg = DpoConfig { loss, train, valid_fraction: 0.0, backend: Default::default() };
     let reference = reference_logps(&ck, &pairs, a.max_len, a.batch)?;

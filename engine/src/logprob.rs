@@ -23,6 +23,10 @@ pub struct SeqBatch {
     pub mask: Tensor,
     /// Number of response tokens in the batch.
     pub n_tokens: usize,
+    /// Flat index `row * t + position` of each response target, row by row.
+    pub response_at: Vec<u32>,
+    /// Row of each entry of `response_at`.
+    pub response_row: Vec<u32>,
 }
 
 impl SeqBatch {
@@ -42,6 +46,7 @@ impl SeqBatch {
         let mut targets = vec![pad_id; b * t];
         let mut mask = vec![0f32; b * t];
         let mut n_tokens = 0;
+        let (mut response_at, mut response_row) = (vec![], vec![]);
         for (i, (full, plen)) in rows.iter().enumerate() {
             for j in 0..full.len().saturating_sub(1) {
                 ids[i * t + j] = full[j];
@@ -50,6 +55,8 @@ impl SeqBatch {
                 if j + 1 >= *plen {
                     mask[i * t + j] = 1.0;
                     n_tokens += 1;
+                    response_at.push((i * t + j) as u32);
+                    response_row.push(i as u32);
                 }
             }
         }
@@ -58,6 +65,8 @@ impl SeqBatch {
             targets: Tensor::from_vec(targets, (b, t), dev)?,
             mask: Tensor::from_vec(mask, (b, t), dev)?,
             n_tokens,
+            response_at,
+            response_row,
         })
     }
 }
@@ -84,15 +93,61 @@ pub fn token_logprobs_plain(logits: &Tensor, targets: &Tensor) -> candle_core::R
     (picked - lse)?.squeeze(D::Minus1)
 }
 
+/// Log-probability of each response target `(n)`, in `batch.response_at` order. Only the
+/// response positions go through the head: a long prompt costs no `(t, v)` logits (nor
+/// their gradients), which is most of the memory of a step at a large vocabulary.
+pub fn response_logprobs(model: &Llama, batch: &SeqBatch) -> candle_core::Result<Tensor> {
+    let dev = batch.ids.device();
+    let n = batch.response_at.len();
+    if n == 0 {
+        return Tensor::zeros(0, DType::F32, dev);
+    }
+    let x = model.hidden(&batch.ids)?;
+    let (b, t, e) = x.dims3()?;
+    let at = Tensor::new(batch.response_at.as_slice(), dev)?;
+    let rows = x.reshape((b * t, e))?.index_select(&at, 0)?; // (n, e)
+    let logits = model.head(&rows)?.unsqueeze(0)?; // (1, n, v)
+    let targets = batch.targets.flatten_all()?.index_select(&at, 0)?.unsqueeze(0)?;
+    token_logprobs(&logits, &targets)?.squeeze(0)
+}
+
+/// Vocabularies from which training runs the head on response positions only
+/// ([`response_logprobs`]); below it, the full `(b, t, v)` logits are cheap and the path
+/// stays the one earlier runs were made with (the two agree to float rounding, tested, but
+/// rounding moves a from-scratch training trajectory).
+pub const RESPONSE_ONLY_VOCAB: usize = 8192;
+
+fn response_only(model: &Llama) -> bool {
+    model.config().vocab_size >= RESPONSE_ONLY_VOCAB
+}
+
 /// Summed response log-probability of each sequence, `(b)`.
 pub fn sequence_logprobs(model: &Llama, batch: &SeqBatch) -> candle_core::Result<Tensor> {
-    let logits = model.forward(&batch.ids)?;
-    (token_logprobs(&logits, &batch.targets)? * &batch.mask)?.sum(1)
+    if !response_only(model) {
+        let logits = model.forward(&batch.ids)?;
+        return (token_logprobs(&logits, &batch.targets)? * &batch.mask)?.sum(1);
+    }
+    let b = batch.ids.dim(0)?;
+    let lp = response_logprobs(model, batch)?;
+    // (b, n) one-hot rows times (n, 1): each row's sum, differentiably.
+    let n = batch.response_row.len();
+    let mut sel = vec![0f32; b * n];
+    for (k, &r) in batch.response_row.iter().enumerate() {
+        sel[r as usize * n + k] = 1.0;
+    }
+    let sel = Tensor::from_vec(sel, (b, n), lp.device())?;
+    if n == 0 {
+        return Tensor::zeros(b, DType::F32, lp.device());
+    }
+    sel.matmul(&lp.unsqueeze(1)?)?.squeeze(1)
 }
 
 /// Mean negative log-likelihood per response token (the SFT loss), a scalar.
 pub fn sft_loss(model: &Llama, batch: &SeqBatch) -> candle_core::Result<Tensor> {
-    let logits = model.forward(&batch.ids)?;
-    let lp = (token_logprobs(&logits, &batch.targets)? * &batch.mask)?.sum_all()?;
+    let lp = if response_only(model) {
+        response_logprobs(model, batch)?.sum_all()?
+    } else {
+        (token_logprobs(&model.forward(&batch.ids)?, &batch.targets)? * &batch.mask)?.sum_all()?
+    };
     lp.neg()? / batch.n_tokens.max(1) as f64
 }

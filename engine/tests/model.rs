@@ -295,3 +295,53 @@ fn qwen2_and_mistral_configs_build_with_their_biases() -> anyhow::Result<()> {
     assert!(e.contains("gpt2") && e.contains("qwen2"), "{e}");
     Ok(())
 }
+
+#[test]
+fn response_only_logprobs_equal_the_full_logits_path_with_their_gradients() -> anyhow::Result<()> {
+    use engine::logprob::{sequence_logprobs, token_logprobs, SeqBatch};
+    let tok = tiny_tokenizer();
+    let cfg = tiny_config(tok.vocab_size());
+    let ck = Checkpoint::init(&cfg, tok, 4, &Device::Cpu)?;
+    let v = cfg.vocab_size as u32;
+    // Prompts and responses of different lengths (padding), one cut by max_len, one empty response.
+    let rows: Vec<(Vec<u32>, Vec<u32>)> = vec![
+        ((1..9).map(|i| i % v).collect(), (20..25).map(|i| i % v).collect()),
+        ((3..5).map(|i| i % v).collect(), (30..41).map(|i| i % v).collect()),
+        ((5..30).map(|i| i % v).collect(), (40..44).map(|i| i % v).collect()),
+        ((7..12).map(|i| i % v).collect(), vec![]),
+    ];
+    let batch = SeqBatch::new(&rows, 0, 20, &Device::Cpu)?;
+    // (the tiny vocabulary is below RESPONSE_ONLY_VOCAB: the response-only path directly)
+    let ours = {
+        let lp = engine::logprob::response_logprobs(&ck.model, &batch)?;
+        let mut sums = vec![];
+        for r in 0..4u32 {
+            let idx: Vec<u32> = batch.response_row.iter().enumerate().filter(|(_, &x)| x == r).map(|(k, _)| k as u32).collect();
+            sums.push(if idx.is_empty() { Tensor::zeros((), DType::F32, &Device::Cpu)? } else { lp.index_select(&Tensor::new(idx.as_slice(), &Device::Cpu)?, 0)?.sum_all()? });
+        }
+        Tensor::stack(&sums, 0)?
+    };
+    assert_eq!(sequence_logprobs(&ck.model, &batch)?.dims(), &[4]);
+    // The full (b, t, v) logits, masked: the path this replaces.
+    let full = (token_logprobs(&ck.model.forward(&batch.ids)?, &batch.targets)? * &batch.mask)?.sum(1)?;
+    let (a, b) = (ours.to_vec1::<f32>()?, full.to_vec1::<f32>()?);
+    assert_eq!(a[3], 0.0, "no response tokens");
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-4, "{a:?} vs {b:?}");
+    }
+    // A vocabulary at RESPONSE_ONLY_VOCAB: sequence_logprobs itself takes the response-only path.
+    let big = Checkpoint::init(&tiny_config(engine::logprob::RESPONSE_ONLY_VOCAB), tiny_tokenizer(), 4, &Device::Cpu)?;
+    let via = sequence_logprobs(&big.model, &batch)?.to_vec1::<f32>()?;
+    let full_big = (token_logprobs(&big.model.forward(&batch.ids)?, &batch.targets)? * &batch.mask)?.sum(1)?.to_vec1::<f32>()?;
+    for (x, y) in via.iter().zip(&full_big) {
+        assert!((x - y).abs() < 1e-4, "{via:?} vs {full_big:?}");
+    }
+    let weights = Tensor::new(&[1.0f32, -0.5, 2.0, 3.0], &Device::Cpu)?;
+    let (ga, gb) = ((ours * &weights)?.sum_all()?.backward()?, (full * &weights)?.sum_all()?.backward()?);
+    let vars = ck.varmap.data().lock().unwrap();
+    for (name, var) in vars.iter() {
+        let d = (ga.get(var).unwrap() - gb.get(var).unwrap())?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
+        assert!(d < 1e-4, "{name}: gradients differ by {d}");
+    }
+    Ok(())
+}

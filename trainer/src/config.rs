@@ -65,6 +65,28 @@ pub struct DataConfig {
     /// seed answers carry extraneous text: the SFT model learns it, the rubric's fifth point
     /// ("no extraneous text") penalises it, and a judge can see it. 0 gives clean seed data.
     pub ift_sign_off: f64,
+    /// How EFT justifications are written: `terse` (`bat yes, pear no. 2 of 3 items. ...`,
+    /// for the embedded model) or `english` (whole sentences, check by check, for a
+    /// pretrained model such as SmolLM2).
+    #[serde(skip_serializing_if = "EftStyle::is_terse")]
+    pub eft_style: EftStyle,
+}
+
+/// How EFT justifications are written (both end in `Score: N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EftStyle {
+    /// Check by check in short tokens, what a model trained from scratch learns fastest.
+    #[default]
+    Terse,
+    /// Check by check in sentences, for a pretrained model's English.
+    English,
+}
+
+impl EftStyle {
+    pub fn is_terse(&self) -> bool {
+        *self == EftStyle::Terse
+    }
 }
 
 impl Default for DataConfig {
@@ -72,7 +94,7 @@ impl Default for DataConfig {
         // The paper's seed sizes (3,200 IFT, 1,630 EFT) are the `paper` profile's. A model trained
         // from scratch memorises 3,200 examples (the SFT baseline's validation loss rose after
         // step 1,600 of 2,500); the world is free to sample, so the default draws more.
-        Self { ift: 20000, eft_train: 8000, eft_eval: 541, test_prompts: 256, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: true, ift_sign_off: 0.75 }
+        Self { ift: 20000, eft_train: 8000, eft_eval: 541, test_prompts: 256, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: true, ift_sign_off: 0.75, eft_style: EftStyle::Terse }
     }
 }
 
@@ -126,11 +148,27 @@ pub struct TrainConfig {
     /// while threads last). Parts are weighted by their tokens or pairs, so any count
     /// trains the same objective; a fixed count gives the same numbers on any machine.
     pub shards: usize,
+    /// Sequences (or pairs) per forward of validation and of DPO's reference log-probs
+    /// (no gradients, but the whole forward is held): 0 means `batch_size`. A large model
+    /// with long sequences needs fewer.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub eval_batch_size: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl TrainConfig {
+    /// Sequences (or pairs) per forward of validation and reference log-probs.
+    pub fn eval_rows(&self) -> usize {
+        if self.eval_batch_size == 0 { self.batch_size } else { self.eval_batch_size }
+    }
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { steps: 1000, batch_size: 32, lr: 3e-3, warmup: 50, min_lr_ratio: 0.1, weight_decay: 0.01, grad_clip: 1.0, eval_every: 200, ckpt_every: 200, shards: 2 }
+        Self { steps: 1000, batch_size: 32, lr: 3e-3, warmup: 50, min_lr_ratio: 0.1, weight_decay: 0.01, grad_clip: 1.0, eval_every: 200, ckpt_every: 200, shards: 2, eval_batch_size: 0 }
     }
 }
 
@@ -234,7 +272,7 @@ impl Default for DpoConfig {
             // same M1 pairs, M2 vs M1 −21.5 with the plain sigmoid loss, −3.9 with it);
             // the `paper` profile uses the paper's plain sigmoid loss.
             loss: DpoLoss::SigmoidNll { beta: 0.1, alpha: 1.0 },
-            train: TrainConfig { steps: 150, batch_size: 16, lr: 3e-4, warmup: 10, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 50, ckpt_every: 50, shards: 2 },
+            train: TrainConfig { steps: 150, batch_size: 16, lr: 3e-4, warmup: 10, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 50, ckpt_every: 50, shards: 2, eval_batch_size: 0 },
             valid_fraction: 0.1,
             backend: DpoBackend::Local,
         }
@@ -304,7 +342,15 @@ pub enum Profile {
     Paper,
     /// A tiny run for tests: seconds.
     Smoke,
+    /// SmolLM2-135M-Instruct (`make smollm2`) as M0 on the constrained families, English
+    /// seed data, sized for a 2-core CPU.
+    Smollm2,
+    /// The same at the paper's sizes (3,200 IFT, 1,630 EFT, 3 judge samples), for a GPU.
+    Smollm2Gpu,
 }
+
+/// Where `make smollm2` puts SmolLM2-135M-Instruct.
+pub const SMOLLM2_GGUF: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 
 impl RunConfig {
     pub fn profile(p: Profile) -> Self {
@@ -329,6 +375,46 @@ impl RunConfig {
                 c.dpo.train.batch_size = 16;
                 c.iterate.max_new_tokens = 512;
             }
+            Profile::Smollm2 | Profile::Smollm2Gpu => {
+                c.name = "smol".into();
+                c.model.init = Some(SMOLLM2_GGUF.into());
+                // The paper's judge prompt (~300 tokens) and a response fit in 768.
+                c.model.max_len = 768;
+                c.world = World {
+                    families: Family::CONSTRAINED.to_vec(),
+                    max_difficulty: 2,
+                    split: SplitConfig { held_out_families: vec![Family::AvoidItems], ..SplitConfig::default() },
+                    ..World::default()
+                };
+                c.data = DataConfig { ift: 400, eft_train: 400, eft_eval: 120, test_prompts: 64, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: false, ift_sign_off: 0.5, eft_style: EftStyle::English };
+                c.judge.prompt = JudgePrompt::Paper;
+                c.judge.samples = 1;
+                c.judge.max_new_tokens = 160;
+                // Fine-tuning a pretrained model: small learning rates, no decay. One sequence
+                // per shard: a shard of 4 judge prompts (~500 tokens) at 135M parameters held
+                // more than 10 GB of activations.
+                c.sft = TrainConfig { steps: 150, batch_size: 8, lr: 2e-5, warmup: 10, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 50, ckpt_every: 25, shards: 8, eval_batch_size: 1 };
+                c.iterate.new_prompts = 96;
+                c.iterate.n_candidates = 4;
+                c.iterate.max_new_tokens = 64;
+                c.iterate.batch_size = 16;
+                c.iterate.rouge_threshold = 0.7;
+                c.dpo.loss = DpoLoss::Sigmoid { beta: 0.1 };
+                c.dpo.train = TrainConfig { steps: 40, batch_size: 8, lr: 2e-6, warmup: 4, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 10, ckpt_every: 10, shards: 8, eval_batch_size: 1 };
+                if p == Profile::Smollm2Gpu {
+                    c.name = "smol_gpu".into();
+                    c.runtime = engine::Runtime { device: engine::DeviceKind::Cuda, dtype: engine::Precision::Bf16 };
+                    c.data.ift = 3200;
+                    c.data.eft_train = 1630;
+                    c.data.eft_eval = 541;
+                    c.data.test_prompts = 256;
+                    c.judge.samples = 3;
+                    c.sft = TrainConfig { steps: 1200, batch_size: 16, lr: 5.5e-6, min_lr_ratio: 0.2, eval_every: 200, ckpt_every: 200, ..c.sft.clone() };
+                    c.iterate.new_prompts = 1000;
+                    c.iterate.max_new_tokens = 256;
+                    c.dpo.train = TrainConfig { steps: 300, batch_size: 16, lr: 1e-6, eval_every: 50, ckpt_every: 50, ..c.dpo.train.clone() };
+                }
+            }
             Profile::Smoke => {
                 c.name = "smoke".into();
                 c.model = ModelConfig { vocab_size: 512, hidden_size: 64, intermediate_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 2, max_len: 192, init: None };
@@ -340,7 +426,7 @@ impl RunConfig {
                     split: SplitConfig { held_out_families: vec![Family::LetterWords], ..SplitConfig::default() },
                     ..World::default()
                 };
-                c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: false, ift_sign_off: 0.0 };
+                c.data = DataConfig { ift: 96, eft_train: 48, eft_eval: 24, test_prompts: 16, rebalance_eft: true, eft_model_fraction: 0.0, eft_expected: false, ift_sign_off: 0.0, eft_style: EftStyle::Terse };
                 c.sft = TrainConfig { steps: 250, batch_size: 16, warmup: 10, eval_every: 50, ckpt_every: 50, ..TrainConfig::default() };
                 c.judge.samples = 2;
                 c.judge.max_new_tokens = 40;
@@ -369,11 +455,6 @@ impl RunConfig {
     /// the path names it in errors).
     pub fn resolve_text(profile: Profile, file: Option<(&Path, &str)>, overrides: &[String]) -> Result<Self> {
         let mut tree = toml::Value::try_from(Self::profile(profile)).map_err(|e| Error::Config(e.to_string()))?;
-        // `dpo.backend` is left out of saved configs at its default (`local`, so older runs'
-        // records stay as they were) but may be overridden like any key.
-        if let Some(dpo) = tree.get_mut("dpo").and_then(|d| d.as_table_mut()) {
-            dpo.entry("backend").or_insert_with(|| toml::Value::try_from(DpoBackend::Local).expect("a unit variant serializes"));
-        }
         if let Some((f, text)) = file {
             let v: toml::Value = text.parse::<toml::Table>().map(toml::Value::Table).map_err(|e| Error::Parse {
                 path: f.into(),
@@ -430,13 +511,17 @@ fn merge(base: &mut toml::Value, top: toml::Value) {
     }
 }
 
+/// Keys left out of a saved config at their default (so older runs' configs and stage
+/// records stay as they were), which an override may still set.
+const OPTIONAL_KEYS: &[&str] = &["model.init", "dpo.backend", "data.eft_style", "sft.eval_batch_size", "dpo.train.eval_batch_size"];
+
 fn set_path(tree: &mut toml::Value, key: &str, val: toml::Value) -> Result<()> {
     let mut cur = tree;
     let parts: Vec<&str> = key.split('.').collect();
     for (i, p) in parts.iter().enumerate() {
         let table = cur.as_table_mut().ok_or_else(|| Error::Config(format!("`{key}`: `{p}` is not a table")))?;
         if i + 1 == parts.len() {
-            if !table.contains_key(*p) {
+            if !table.contains_key(*p) && !OPTIONAL_KEYS.contains(&key) {
                 return Err(Error::Config(format!("unknown config key `{key}`")));
             }
             table.insert(p.to_string(), val);

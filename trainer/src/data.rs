@@ -1,7 +1,7 @@
 //! Seed data, as in the paper: IFT (instruction -> reference response) and EFT
 //! (judge prompt -> justification ending in `Score: N`), plus held-out test prompts;
 //! and the tokenizer, trained on the world's text.
-use crate::config::{DataConfig, RunConfig};
+use crate::config::{DataConfig, EftStyle, RunConfig};
 use records::RunDir;
 use crate::Result;
 use engine::judge::JudgePrompt;
@@ -16,11 +16,15 @@ use world::{corrupt, grade, Split, World};
 /// trained on it works the task out before it compares (a chain of thought).
 /// A constrained task has many right answers, so its justification never states one: it
 /// checks the response item by item and constraint by constraint (the grader's own checks).
-pub fn eft_target(task: &world::Task, g: &world::Grade, expected: bool) -> String {
+pub fn eft_target(task: &world::Task, response: &str, g: &world::Grade, expected: bool, style: EftStyle) -> String {
+    let justification = match style {
+        EftStyle::Terse => g.justification.clone(),
+        EftStyle::English => world::explain(task, response),
+    };
     if expected && task.has_single_answer() {
-        format!("Expected: {}. {} Score: {}", task.reference, g.justification, g.score)
+        format!("Expected: {}. {justification} Score: {}", task.reference, g.score)
     } else {
-        format!("{} Score: {}", g.justification, g.score)
+        format!("{justification} Score: {}", g.score)
     }
 }
 
@@ -77,7 +81,7 @@ pub fn make_eft(
             out.push(EftExample {
                 group,
                 prompt: engine::judge::fill(&template, &t.instruction, &response),
-                target: eft_target(&t, &g, d.eft_expected),
+                target: eft_target(&t, &response, &g, d.eft_expected, d.eft_style),
                 instruction: t.instruction.clone(),
                 response,
                 score: g.score,
@@ -169,6 +173,7 @@ pub fn seed_tokenizer(cfg: &RunConfig, run: &RunDir) -> Result<engine::Tokenizer
 #[cfg(test)]
 mod tests {
     use super::eft_target;
+    use crate::config::EftStyle;
     use rand::SeedableRng;
 
     #[test]
@@ -176,8 +181,11 @@ mod tests {
         let task = world::Family::Reverse.sample(&mut rand_chacha::ChaCha8Rng::seed_from_u64(3), 1);
         let response = "cat";
         let g = world::grade(&task, response);
-        let plain = eft_target(&task, &g, false);
-        let cot = eft_target(&task, &g, true);
+        let plain = eft_target(&task, response, &g, false, EftStyle::Terse);
+        let cot = eft_target(&task, response, &g, true, EftStyle::Terse);
+        let english = eft_target(&task, response, &g, false, EftStyle::English);
+        assert_eq!(engine::judge::parse_score(&english, 5.0).unwrap(), g.score as f64, "{english}");
+        assert!(english.contains(&format!("{} of 5 points.", g.score)), "{english}");
         assert_eq!(cot, format!("Expected: {}. {plain}", task.reference));
         assert!(!plain.contains(&task.reference), "{plain}");
         for t in [plain, cot] {

@@ -118,7 +118,7 @@ pub fn train_dpo(policy: &mut Checkpoint, run: &DpoRun) -> Result<Progress> {
         let ref_rejected = Tensor::new(idx.iter().map(|&i| reference[i].rejected as f32).collect::<Vec<_>>(), &dev)?;
         Ok(PreferenceBatch { policy_chosen, policy_rejected, ref_chosen, ref_rejected, chosen_tokens: chosen_tokens(rows, &dev)? })
     };
-    let bs = cfg.train.batch_size;
+    let bs = cfg.train.eval_rows();
     let spec = TrainRun { cfg: &cfg.train, lengths: &lengths, seed, work, label: "dpo", keep: Keep::BestValid, threads };
     train(
         policy,

@@ -217,11 +217,11 @@ impl Iteration<'_> {
             run.write_json(&self.file("dpo.json"), &progress)?;
             return Ok(progress);
         }
-        let bs = cfg.dpo.train.batch_size;
-        let train_ref = stage::chunked(run, &self.file("ref_logps_train"), "reference", &train_pairs, bs * 4, workers, |_, xs| {
+        let (bs, chunk) = (cfg.dpo.train.eval_rows(), cfg.dpo.train.batch_size * 4);
+        let train_ref = stage::chunked(run, &self.file("ref_logps_train"), "reference", &train_pairs, chunk, workers, |_, xs| {
             dpo::reference_logps(&model, xs, max_len, bs)
         })?;
-        let valid_ref = stage::chunked(run, &self.file("ref_logps_valid"), "reference", &valid_pairs, bs * 4, workers, |_, xs| {
+        let valid_ref = stage::chunked(run, &self.file("ref_logps_valid"), "reference", &valid_pairs, chunk, workers, |_, xs| {
             dpo::reference_logps(&model, xs, max_len, bs)
         })?;
         let mut policy = model.deep_clone()?;

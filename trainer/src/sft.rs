@@ -51,7 +51,7 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
     let pad = ck.tokenizer.pad_id;
     let max_len = cfg.model.max_len;
     let dev = ck.model.device().clone();
-    let bs = cfg.sft.batch_size;
+    let bs = cfg.sft.eval_rows();
     let lengths: Vec<usize> = train_data.iter().map(|(p, r)| p.len() + r.len()).collect();
     let work = run.path(&format!("work/{out}"));
     let spec = TrainRun { cfg: &cfg.sft, lengths: &lengths, seed: cfg.seed, work: &work, label: out, keep: Keep::Last, threads: cfg.workers() };
@@ -90,7 +90,7 @@ pub fn model_eft(cfg: &RunConfig, run: &RunDir) -> Result<Vec<EftExample>> {
                 v.push(EftExample {
                     group: c * cfg.iterate.batch_size + k,
                     prompt: engine::judge::fill(&template, &t.instruction, &response),
-                    target: crate::data::eft_target(t, &gr, cfg.data.eft_expected),
+                    target: crate::data::eft_target(t, &response, &gr, cfg.data.eft_expected, cfg.data.eft_style),
                     instruction: t.instruction.clone(),
                     response,
                     score: gr.score,

@@ -4,6 +4,7 @@
 //! paper's human labels and GPT-4 judge.
 pub mod constrained;
 pub mod corrupt;
+pub mod explain;
 pub mod families;
 pub mod grader;
 pub mod records;
@@ -13,6 +14,7 @@ pub mod vocab;
 pub mod world;
 
 pub use corrupt::{corrupt, sign_off, strip_chatter};
+pub use explain::explain;
 pub use families::Family;
 pub use grader::{grade, Grade};
 pub use split::{Split, SplitConfig};

@@ -215,6 +215,11 @@ impl Llama {
     /// Positions are `0..t` in every row, so batches are right-padded: padding
     /// sits after the real tokens and never influences them.
     pub fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        project(&self.hidden(ids)?, &self.lm_head)
+    }
+
+    /// [`Llama::forward`] before the head: the final normed hidden states `(b, t, e)`.
+    pub fn hidden(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let dev = ids.device();
         let pos = Tensor::arange(0u32, t as u32, dev)?.unsqueeze(0)?.broadcast_as((b, t))?.contiguous()?;
@@ -229,8 +234,12 @@ impl Llama {
             let hn = rms_norm(&x, &layer.post_attention_layernorm, eps)?;
             x = (&x + layer.mlp.forward(&hn)?)?;
         }
-        let x = rms_norm(&x, &self.norm, eps)?;
-        project(&x, &self.lm_head)
+        rms_norm(&x, &self.norm, eps)
+    }
+
+    /// The head on the rows of `x: (n, e)` -> logits `(n, v)`.
+    pub fn head(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        x.matmul(&self.lm_head.t()?)
     }
 }
 
