@@ -127,19 +127,17 @@ pub fn sequence_logprobs(model: &Llama, batch: &SeqBatch) -> candle_core::Result
         let logits = model.forward(&batch.ids)?;
         return (token_logprobs(&logits, &batch.targets)? * &batch.mask)?.sum(1);
     }
-    let b = batch.ids.dim(0)?;
+    let (b, n) = (batch.ids.dim(0)?, batch.response_row.len());
+    if n == 0 {
+        return Tensor::zeros(b, DType::F32, batch.ids.device());
+    }
     let lp = response_logprobs(model, batch)?;
     // (b, n) one-hot rows times (n, 1): each row's sum, differentiably.
-    let n = batch.response_row.len();
     let mut sel = vec![0f32; b * n];
     for (k, &r) in batch.response_row.iter().enumerate() {
         sel[r as usize * n + k] = 1.0;
     }
-    let sel = Tensor::from_vec(sel, (b, n), lp.device())?;
-    if n == 0 {
-        return Tensor::zeros(b, DType::F32, lp.device());
-    }
-    sel.matmul(&lp.unsqueeze(1)?)?.squeeze(1)
+    Tensor::from_vec(sel, (b, n), lp.device())?.matmul(&lp.unsqueeze(1)?)?.squeeze(1)
 }
 
 /// Mean negative log-likelihood per response token (the SFT loss), a scalar.

@@ -19,7 +19,7 @@ use world::{corrupt, grade, Split, World};
 pub fn eft_target(task: &world::Task, response: &str, g: &world::Grade, expected: bool, style: EftStyle) -> String {
     let justification = match style {
         EftStyle::Terse => g.justification.clone(),
-        EftStyle::English => world::explain(task, response),
+        EftStyle::English => world::explain(task, response, g),
     };
     if expected && task.has_single_answer() {
         format!("Expected: {}. {justification} Score: {}", task.reference, g.score)

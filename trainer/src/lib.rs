@@ -16,6 +16,7 @@ pub mod iterate;
 pub mod loss;
 pub mod pairs;
 pub mod parallel;
+pub mod profile;
 pub mod prompts;
 pub mod provenance;
 pub mod run_args;

@@ -58,9 +58,8 @@ fn constrained(spec: &Spec, c: &Checked, criteria: &[bool; 5]) -> String {
     s
 }
 
-/// The English justification of `response` to `task` (its score is `crate::grade`'s).
-pub fn explain(task: &Task, response: &str) -> String {
-    let g = crate::grade(task, response);
+/// The English justification of `g`, [`crate::grade`]'s grade of `response` to `task`.
+pub fn explain(task: &Task, response: &str, g: &crate::Grade) -> String {
     match &task.answer {
         Answer::Constrained(spec) => constrained(spec, &check(spec, response), &g.criteria),
         _ => points(&g.criteria),
@@ -81,7 +80,7 @@ mod tests {
             let Answer::Constrained(spec) = &task.answer else { continue };
             for response in [task.reference.clone(), crate::corrupt(&task, 2, &mut rng), crate::corrupt(&task, 4, &mut rng), format!("Sure! {}", task.reference), String::new()] {
                 let g = crate::grade(&task, &response);
-                let e = explain(&task, &response);
+                let e = explain(&task, &response, &g);
                 assert!(e.ends_with(&format!("{} of 5 points.", g.score)), "{e}");
                 assert_eq!(e.matches(": yes.").count() + e.matches(": no.").count() >= 5, true, "{e}");
                 let c = check(spec, &response);
