@@ -3,19 +3,21 @@
 #   make test                     every test (what CI runs)
 #   make notebooks                the analysis notebooks, executed headless into target/notebooks/
 # Variables: RUN=<name> (default: default), ITERS=<n> more iterations, PROFILE=default|paper|smoke|smollm2|smollm2-gpu,
-#            ARGS='--set key=value ...' extra config overrides, ALPACA_EVAL_DIR=<alpaca_eval checkout>.
+#            ARGS='--set key=value ...' extra config overrides, EVAL_ARGS='--set eval.key=value ...' what make eval
+#            measures beyond the run's config, ALPACA_EVAL_DIR=<alpaca_eval checkout>.
 
 RUN ?= default
 PROFILE ?= default
 ITERS ?=
 ARGS ?=
+EVAL_ARGS ?=
 ALPACA_EVAL_DIR ?= ../shared/data/alpaca_eval
 CARGO ?= cargo
 BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: check-llamacpp fuzz build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers check-trl clean-run notebooks
+.PHONY: check-llamacpp fuzz build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers check-trl check-ifeval-m0 clean-run notebooks
 
 # Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
@@ -31,7 +33,7 @@ iterate: build
 
 ## Evaluate the run: runs/$(RUN)/eval/{report.md,summary.json,*.png}.
 eval: build
-	$(BIN)/srlm-eval run --name $(RUN)
+	$(BIN)/srlm-eval run --name $(RUN) $(EVAL_ARGS)
 
 ## All tests, optimised build (tests train small models; tests/bad_input.rs runs the binaries).
 test: .venv-llamacpp/.ok
@@ -101,6 +103,19 @@ ifeval: build
 	  | awk 'BEGIN { split("76.89 (416/541)|83.57 (697/834)|79.30 (429/541)|85.37 (712/834)", g, "|"); \
 	    printf "%-26s %-18s %s\n", "GPT-4 (b7f22239)", "this crate", "Google" } \
 	    { printf "%-26s %-18s %s\n", $$1 " " $$2, $$3 " " $$4, g[NR] }'
+
+## SmolLM2-135M-Instruct (M0) on IFEval's newest prompts, our engine against transformers on the same
+## GGUF, prompts, greedy decoding and token budget: the four figures within 2 points, identical
+## responses counted; writes target/ifeval/m0_parity.json (opt-in; sets up .venv).
+IFEVAL_LIMIT ?= 100
+IFEVAL_MAX_NEW ?= 256
+IFEVAL_NEWEST := $(IFEVAL_DIR)/26d8ccda/input_data.jsonl
+check-ifeval-m0: smollm2 .venv/.ok build
+	.venv/bin/pip install -q gguf accelerate
+	$(BIN)/srlm-eval ifeval --model $(SMOLLM2) --prompts $(IFEVAL_NEWEST) --limit $(IFEVAL_LIMIT) --max-new-tokens $(IFEVAL_MAX_NEW) --batch-size 16 --out target/ifeval/m0_ours
+	.venv/bin/python benchmarks/ifeval_transformers.py $(SMOLLM2) $(IFEVAL_NEWEST) $(IFEVAL_LIMIT) $(IFEVAL_MAX_NEW) 16 target/ifeval/m0_transformers/responses.jsonl
+	$(BIN)/srlm-eval ifeval --responses target/ifeval/m0_transformers/responses.jsonl --prompts $(IFEVAL_NEWEST) --limit $(IFEVAL_LIMIT) --out target/ifeval/m0_transformers
+	python3 benchmarks/ifeval_parity.py target/ifeval/m0_ours target/ifeval/m0_transformers
 
 ## Speed against PyTorch on this CPU; writes target/bench/summary.json (sets up .venv with torch).
 bench: .venv/.ok

@@ -110,7 +110,7 @@ fn a_run_from_a_model_m0_uses_its_tokenizer_and_weights() {
     let dir = tempfile::tempdir().unwrap();
     let text: Vec<String> = (0..200).map(|i| format!("List {} colors: red, blue, green. Name {i} animals.", i % 5)).collect();
     let tok = engine::Tokenizer::train(text.iter(), 400).unwrap();
-    let cfg0 = engine::Config::llama(tok.vocab_size(), 48, 96, 2, 4, 4, 256);
+    let cfg0 = engine::Config::llama(tok.vocab_size(), 48, 96, 2, 4, 4, 1024);
     let m0_dir = dir.path().join("m0");
     let m0 = engine::Checkpoint::init(&cfg0, tok, 9, &candle_core::Device::Cpu).unwrap();
     m0.save(&m0_dir).unwrap();
@@ -128,6 +128,57 @@ fn a_run_from_a_model_m0_uses_its_tokenizer_and_weights() {
     let (a, b) = (m0.tensors().unwrap(), m1.tensors().unwrap());
     let moved = a.iter().map(|(k, x)| (x - &b[k]).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()).fold(0f32, f32::max);
     assert!(moved < 1e-4, "M1 starts from M0's weights (moved {moved})");
+
+    // `make eval` on it with the public benchmarks: M0 is evaluated beside the trained models.
+    let data = analysis::paths::shared_data();
+    let oa_file = data.join("open-assistant/model/model_eval/manual/data/en_100_tree.jsonl");
+    let alpaca_file = data.join("alpaca_eval/results/gpt4_1106_preview/model_outputs.json");
+    cfg.eval = trainer::EvalConfig {
+        ifeval_prompts: Some(data.join("ifeval/26d8ccda/input_data.jsonl")),
+        ifeval_limit: 3,
+        ifeval_max_new_tokens: 6,
+        oa: Some(oa_file.clone()),
+        oa_groups: 2,
+        alpaca_instructions: Some(alpaca_file.clone()),
+        alpaca_limit: 2,
+        alpaca_max_new_tokens: 5,
+        batch_size: 2,
+    };
+    let s = eval::run::evaluate(&run, &cfg).unwrap();
+    assert_eq!(s.models, ["M0", "SFT", "M1"]);
+    let groups = eval::datasets::load_oa_ranked(&oa_file).unwrap();
+    let replies: usize = groups[..2].iter().map(|g| g.replies.len()).sum();
+    for m in &s.models {
+        let x = &s.ifeval[m];
+        assert_eq!(x.prompts, 3, "{m}");
+        assert!(!x.per_type.is_empty() && (0.0..=100.0).contains(&x.prompt_loose) && x.prompt_strict <= x.prompt_loose, "{m}: {x:?}");
+        let h = &s.oa_judge[m];
+        assert_eq!(h.judged, replies, "{m}: every reply of the first two groups is judged");
+        assert!((0.0..=1.0).contains(&h.parse_rate) && h.too_long <= h.judged, "{m}: {h:?}");
+        let outs: Vec<eval::alpaca::ModelOutput> = serde_json::from_str(&std::fs::read_to_string(run.path(&format!("eval/{m}/alpaca_eval/model_outputs.json"))).unwrap()).unwrap();
+        let want = trainer::answer::read_instructions(&alpaca_file).unwrap();
+        assert_eq!(outs.iter().map(|o| o.instruction.clone()).collect::<Vec<_>>(), want[..2]);
+        let lines = std::fs::read_to_string(run.path(&format!("eval/{m}/ifeval/responses.jsonl"))).unwrap();
+        assert_eq!(lines.lines().count(), 3, "{m}: responses in Google's format");
+    }
+    assert!(s.oa_length_baseline.is_some());
+    let report = std::fs::read_to_string(run.path("eval/report.md")).unwrap();
+    assert!(report.contains("## IFEval") && report.contains("Open Assistant"), "{report}");
+    // Stopped and started again: the finished chunks are read back, not made again (a
+    // marker put into a saved answer comes out in the responses file).
+    let part = run.path("eval/M1/ifeval/parts/part_00000.jsonl");
+    let text = std::fs::read_to_string(&part).unwrap();
+    let mut rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    rows[0]["response"] = "MARKER".into();
+    std::fs::write(&part, rows.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
+    let again = eval::run::evaluate(&run, &cfg).unwrap();
+    assert!(std::fs::read_to_string(run.path("eval/M1/ifeval/responses.jsonl")).unwrap().contains("MARKER"));
+    assert_eq!(serde_json::to_string(&again.oa_judge).unwrap(), serde_json::to_string(&s.oa_judge).unwrap(), "NaN-safe comparison");
+    // A missing benchmark file is refused before any model is loaded, naming its key.
+    let mut missing = cfg.clone();
+    missing.eval.oa = Some(dir.path().join("no_oa.jsonl"));
+    let e = eval::run::evaluate(&run, &missing).unwrap_err().to_string();
+    assert!(e.contains("eval.oa") && e.contains("no_oa.jsonl"), "{e}");
     // A missing M0 is refused before any work, naming the key.
     let mut bad = smoke_config(&dir.path().join("runs2"));
     bad.name = "bad".into();

@@ -18,6 +18,7 @@ pub mod pairwise;
 pub mod remote;
 pub mod report;
 pub mod run;
+pub mod run_public;
 pub mod winrate;
 
 pub use error::{Error, Result};

@@ -59,6 +59,7 @@ pub fn write(run: &RunDir, s: &EvalSummary, lc_note: &str) -> Result<()> {
         md.push_str(&format!("| {m} | {} | {} | {} | {} | {} |\n", f(j.pairwise_accuracy), f(j.tie_rate), f(j.spearman), j.n_pairs, j.n_groups));
     }
     md.push_str(&own_judging(s));
+    md.push_str(&public(s));
     md.push_str("\n![judge metrics](judge_metrics.png)\n\n## Length\n\n![length](length.png)\n\n## Self-rewarding: scores M_t gave its own candidates\n\n| iteration model | 0 | 1 | 2 | 3 | 4 | 5 |\n|---|---|---|---|---|---|---|\n");
     for (k, h) in &s.self_scores {
         md.push_str(&format!("| {k} | {} |\n", h.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" | ")));
@@ -99,5 +100,38 @@ fn own_judging(s: &EvalSummary) -> String {
         }
     }
     md.push_str("\n![gain against judge accuracy](gain_vs_judge.png)\n");
+    md
+}
+
+/// IFEval and the judges against Open Assistant's human ranks (runs with `[eval]`).
+fn public(s: &EvalSummary) -> String {
+    let mut md = String::new();
+    let ms: Vec<&String> = s.models.iter().filter(|m| s.ifeval.contains_key(*m)).collect();
+    if !ms.is_empty() {
+        md.push_str("\n## IFEval (Google's prompts, greedy; percent)\n\n| model | prompts | prompt strict | instruction strict | prompt loose | instruction loose |\n|---|---|---|---|---|---|\n");
+        for m in &ms {
+            let x = &s.ifeval[*m];
+            md.push_str(&format!("| {m} | {} | {:.1} | {:.1} | {:.1} | {:.1} |\n", x.prompts, x.prompt_strict, x.instruction_strict, x.prompt_loose, x.instruction_loose));
+        }
+        md.push_str(&format!("\n### IFEval per instruction type (loose, percent; instances in brackets)\n\n| type | {} |\n|---|{}\n", ms.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" | "), "---|".repeat(ms.len())));
+        for (ty, (n, _, _)) in &s.ifeval[ms[0]].per_type {
+            let cells: Vec<String> = ms.iter().map(|m| s.ifeval[*m].per_type.get(ty).map_or("–".into(), |t| format!("{:.1}", t.2))).collect();
+            md.push_str(&format!("| {ty} ({n}) | {} |\n", cells.join(" | ")));
+        }
+    }
+    if !s.oa_judge.is_empty() {
+        md.push_str("\n## Each model as a judge of Open Assistant's ranked replies (against the human ranks; the paper's Table 4)\n\n");
+        md.push_str("Parse rate: judgments ending in a readable score, over those whose prompt fit the context; failures are excluded, never scored.\n\n| judge | replies | too long | parse rate | pairwise acc. | 5-best | exact match | Spearman | Kendall τ | judge ties |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        let row = |name: &str, j: &records::JudgeMetrics, extra: String| {
+            format!("| {name} | {extra} | {} | {} | {} | {} | {} | {} |\n", f(j.pairwise_accuracy), j.five_best.map_or("–".into(), f), f(j.exact_match), f(j.spearman), f(j.kendall_tau), f(j.tie_rate))
+        };
+        for m in s.models.iter().filter(|m| s.oa_judge.contains_key(*m)) {
+            let h = &s.oa_judge[m];
+            md.push_str(&row(m, &h.metrics, format!("{} | {} | {}", h.judged, h.too_long, f(h.parse_rate))));
+        }
+        if let Some(l) = &s.oa_length_baseline {
+            md.push_str(&row("length (longer is better)", l, "– | – | –".into()));
+        }
+    }
     md
 }

@@ -24,15 +24,20 @@ impl From<HeadToHead> for HeadToHeadRow {
     }
 }
 
-/// The models of a run that exist: `("SFT", sft_baseline)`, `("M1", m1)`, ...
-pub fn models(run: &RunDir) -> Vec<(String, std::path::PathBuf)> {
+/// The models of a run that exist, as sources [`engine::Runtime::load`] reads:
+/// `("M0", model.init)` when the run starts from a model, `("SFT", sft_baseline)`,
+/// `("M1", m1)`, ...
+pub fn models(run: &RunDir, cfg: &RunConfig) -> Vec<(String, String)> {
     let mut out = vec![];
+    if let Some(src) = &cfg.model.init {
+        out.push(("M0".to_string(), src.clone()));
+    }
     if run.is_done("sft_baseline") {
-        out.push(("SFT".to_string(), run.path("sft_baseline")));
+        out.push(("SFT".to_string(), run.path("sft_baseline").display().to_string()));
     }
     let mut t = 1;
     while run.is_done(&format!("m{t}")) {
-        out.push((format!("M{t}"), run.model(t)));
+        out.push((format!("M{t}"), run.model(t).display().to_string()));
         t += 1;
     }
     out
@@ -60,19 +65,23 @@ struct JudgeRow {
     score: Option<f64>,
 }
 
+/// The run's judge (prompt, scoring, samples, sampling) as model `name`, for chunk `c`.
+pub fn judge_spec(cfg: &RunConfig, name: &str, c: usize) -> engine::judge::ModelJudgeSpec {
+    engine::judge::ModelJudgeSpec {
+        name: name.into(),
+        prompt: cfg.judge.prompt.clone(),
+        scoring: cfg.judge.scoring,
+        samples: cfg.judge.samples,
+        params: SampleParams { temperature: cfg.judge.temperature, top_p: cfg.judge.top_p, max_new_tokens: cfg.judge.max_new_tokens, stop: vec![] },
+        seed: cfg.seed ^ 0xe7a1 ^ c as u64,
+        batch_size: cfg.iterate.batch_size,
+    }
+}
+
 /// One model's scores of the held-out EFT responses (resumable chunks).
 fn judge_eft(run: &RunDir, cfg: &RunConfig, name: &str, ck: &Checkpoint, eft: &[EftExample]) -> Result<Vec<Option<f64>>> {
     let rows = trainer::stage::chunked(run, &format!("eval/judge/{name}"), &format!("{name} judges"), eft, cfg.iterate.batch_size, cfg.workers(), |c, xs| {
-        let spec = engine::judge::ModelJudgeSpec {
-            name: name.into(),
-            prompt: cfg.judge.prompt.clone(),
-            scoring: cfg.judge.scoring,
-            samples: cfg.judge.samples,
-            params: SampleParams { temperature: cfg.judge.temperature, top_p: cfg.judge.top_p, max_new_tokens: cfg.judge.max_new_tokens, stop: vec![] },
-            seed: cfg.seed ^ 0xe7a1 ^ c as u64,
-            batch_size: cfg.iterate.batch_size,
-        };
-        let mut j = engine::judge::model_judge(ck, spec);
+        let mut j = engine::judge::model_judge(ck, judge_spec(cfg, name, c));
         let items: Vec<(String, String)> = xs.iter().map(|e| (e.instruction.clone(), e.response.clone())).collect();
         Ok(j.judge(&items).into_iter().map(|r| JudgeRow { score: r.ok().map(|j| j.score) }).collect::<Vec<_>>())
     })?;
@@ -109,9 +118,13 @@ fn self_judge(run: &RunDir, t: usize) -> Result<(JudgeMetrics, BTreeMap<String, 
 /// plots and `eval/report.md`.
 /// Evaluates the run `name` under `runs_dir` with the config it was made with: the name
 /// must be one safe folder name, the folder must exist and hold a valid `config.toml`,
-/// and no other process may be using it.
-pub fn evaluate_named(runs_dir: &std::path::Path, name: &str) -> Result<(RunDir, EvalSummary)> {
+/// and no other process may be using it. `overrides` (`eval.key=value`) change what is
+/// measured, never how the models were made.
+pub fn evaluate_named(runs_dir: &std::path::Path, name: &str, overrides: &[String]) -> Result<(RunDir, EvalSummary)> {
     trainer::config_check::check_run_name(name)?;
+    if let Some(o) = overrides.iter().find(|o| !o.trim_start().starts_with("eval.")) {
+        return Err(crate::Error::Invalid(format!("override `{o}`: only `eval.` keys may be set when evaluating (the models are made already)")));
+    }
     let run = RunDir::new(runs_dir, name);
     if !run.root.is_dir() {
         return Err(crate::Error::Invalid(format!("no run folder {}; run `make iterate RUN={name}` first", run.root.display())));
@@ -119,7 +132,7 @@ pub fn evaluate_named(runs_dir: &std::path::Path, name: &str) -> Result<(RunDir,
     let _lock = run.lock()?;
     let cfg_path = run.path("config.toml");
     let text = std::fs::read_to_string(&cfg_path).map_err(|e| crate::Error::io(&cfg_path, e))?;
-    let cfg = RunConfig::resolve_text(trainer::Profile::Default, Some((&cfg_path, &text)), &[])?;
+    let cfg = RunConfig::resolve_text(trainer::Profile::Default, Some((&cfg_path, &text)), overrides)?;
     let s = evaluate(&run, &cfg)?;
     Ok((run, s))
 }
@@ -128,7 +141,9 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<EvalSummary> {
     trainer::parallel::one_thread_per_job();
     let prompts: Vec<PromptRecord> = run.read_jsonl("seed/test_prompts.jsonl")?;
     let eft: Vec<EftExample> = run.read_jsonl("seed/eft_eval.jsonl")?;
-    let models = models(run);
+    // The public sets first: a bad file fails before any model is loaded.
+    let public = crate::run_public::PublicSets::read(&cfg.eval)?;
+    let models = models(run, cfg);
     if models.is_empty() {
         return Err(crate::Error::Invalid(format!("no trained models in {}; run `make iterate` first", run.root.display())));
     }
@@ -137,8 +152,11 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<EvalSummary> {
     let tasks: HashMap<String, world::Task> = prompts.iter().filter_map(|p| p.task.clone().map(|t| (p.instruction.clone(), t))).collect();
     let mut grader = GraderJudge { tasks };
     let (mut test_rows, mut judge_rows) = (vec![], vec![]);
-    for (name, path) in &models {
-        let ck = Checkpoint::load(path, cfg.runtime.dtype(), &cfg.runtime.device()?)?;
+    if let Some(groups) = &public.oa {
+        s.oa_length_baseline = Some(crate::human::length_judge(groups));
+    }
+    for (name, src) in &models {
+        let ck = cfg.runtime.load(src)?;
         let out = outputs(run, cfg, name, &ck, &prompts)?;
         // One grading per answer: the score, each criterion, and content apart from chatter.
         let (mut scores, mut met, mut right, mut single, mut chatter) = (vec![], [0.0; 5], 0.0, 0usize, 0.0);
@@ -197,6 +215,15 @@ pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<EvalSummary> {
             .collect();
         write_json_array(&run.path(&format!("eval/{name}/model_outputs.json")), &mo)?;
         responses.insert(name.clone(), out);
+        if let Some(p) = &public.ifeval {
+            s.ifeval.insert(name.clone(), crate::run_public::ifeval(run, cfg, name, &ck, p)?);
+        }
+        if let Some(g) = &public.oa {
+            s.oa_judge.insert(name.clone(), crate::run_public::oa_judge(run, cfg, name, &ck, g)?);
+        }
+        if let Some(a) = &public.alpaca {
+            crate::run_public::alpaca_outputs(run, cfg, name, &ck, a)?;
+        }
     }
     // Head to head: every later model against every earlier one and against SFT.
     let names: Vec<String> = s.models.clone();

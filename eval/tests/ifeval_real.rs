@@ -86,7 +86,7 @@ fn generation_writes_googles_response_format_then_scores() {
     let ck = engine::Checkpoint::init(&cfg, tok, 1, &candle_core::Device::Cpu).unwrap();
     let opts = eval::ifeval::GenOptions { max_new_tokens: 8, batch_size: 2, ..Default::default() };
     let out = tmp.path().join("out");
-    let s = eval::ifeval::generate_and_score(&ck, &prompts, &out, &opts).unwrap();
+    let s = eval::ifeval::generate_and_score(&ck, &eval::ifeval::read_prompts(&prompts).unwrap(), &out, &opts).unwrap();
     assert_eq!((s.strict.prompt.total, s.strict.instruction.total), (3, 4));
     let rows: Vec<eval::ifeval::ResponseLine> =
         std::fs::read_to_string(out.join("responses.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();

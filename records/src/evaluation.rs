@@ -48,6 +48,40 @@ pub struct EvalSummary {
     /// M_t judging its own candidates of iteration t against the grader, per family and
     /// over every family (`"all"`): accuracy over untied pairs, AUC, tie rate.
     pub own_judging: BTreeMap<String, BTreeMap<String, OwnJudging>>,
+    /// IFEval per model (runs with `[eval] ifeval_prompts`).
+    pub ifeval: BTreeMap<String, IfevalFigures>,
+    /// Each model as a judge of Open Assistant's ranked replies against the human ranks
+    /// (runs with `[eval] oa`), and the response-length judge on the same replies.
+    pub oa_judge: BTreeMap<String, HumanJudgeRow>,
+    pub oa_length_baseline: Option<JudgeMetrics>,
+}
+
+/// One model's IFEval figures, in percent, greedy responses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IfevalFigures {
+    /// Prompts answered (the first `eval.ifeval_limit`).
+    pub prompts: usize,
+    pub prompt_strict: f64,
+    pub instruction_strict: f64,
+    pub prompt_loose: f64,
+    pub instruction_loose: f64,
+    /// Per instruction id: `(instances, strict %, loose %)`.
+    pub per_type: BTreeMap<String, (usize, f64, f64)>,
+}
+
+/// A model as a judge against human ranks: the paper's Table 4 metrics over the replies
+/// it scored, how many it was asked, and the share that ended in a readable score.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HumanJudgeRow {
+    pub metrics: JudgeMetrics,
+    pub judged: usize,
+    #[serde(deserialize_with = "nan::f64")]
+    pub parse_rate: f64,
+    /// Judgments that failed because the judge prompt did not fit the context: counted in
+    /// `judged`, left out of `parse_rate` (which is over the judgments that fit).
+    pub too_long: usize,
 }
 
 impl EvalSummary {

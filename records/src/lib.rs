@@ -12,7 +12,7 @@ pub mod provenance;
 pub mod rundir;
 
 pub use error::{Error, Result};
-pub use evaluation::{EvalSummary, FamilyStats, HeadToHeadRow, JudgeMetrics, JudgeScore, OwnJudging, TestScore};
+pub use evaluation::{EvalSummary, FamilyStats, HeadToHeadRow, HumanJudgeRow, IfevalFigures, JudgeMetrics, JudgeScore, OwnJudging, TestScore};
 pub use fs::{parse_jsonl, read_json, read_jsonl, write_atomic, write_json, write_jsonl};
 pub use iteration::{CandidateSet, IterSummary, Judged, Metrics, Pair, Progress};
 pub use provenance::{digest, digest_path, Provenance};

@@ -1,6 +1,7 @@
 //! One typed configuration per run: profiles of commented defaults, a TOML file on
 //! top, `key=value` overrides on top of that; saved into the run folder before step 0.
 use crate::{Error, Result};
+pub use crate::config_eval::EvalConfig;
 use engine::judge::{JudgePrompt, Scoring};
 use serde::{Deserialize, Serialize};
 pub use crate::dpo_trl::DpoBackend;
@@ -308,6 +309,10 @@ pub struct RunConfig {
     /// What samples candidates and self-judgments: this engine (`local`) or an
     /// OpenAI-compatible server serving M_t (`openai`).
     pub backend: Backend,
+    /// Public benchmarks `make eval` runs on each model (IFEval, Open Assistant, AlpacaEval
+    /// outputs); left out at its default (none).
+    #[serde(skip_serializing_if = "EvalConfig::is_default")]
+    pub eval: EvalConfig,
 }
 
 impl Default for RunConfig {
@@ -329,6 +334,7 @@ impl Default for RunConfig {
             dpo: DpoConfig::default(),
             runtime: engine::Runtime::default(),
             backend: Backend::Local,
+            eval: EvalConfig::default(),
         }
     }
 }
@@ -406,7 +412,10 @@ fn merge(base: &mut toml::Value, top: toml::Value) {
 
 /// Keys left out of a saved config at their default (so older runs' configs and stage
 /// records stay as they were), which an override may still set.
+/// A key under an optional table (`eval.`) may be set too; its table is made when absent,
+/// and its name is checked when the config is read.
 const OPTIONAL_KEYS: &[&str] = &["model.init", "dpo.backend", "data.eft_style", "sft.eval_batch_size", "dpo.train.eval_batch_size"];
+const OPTIONAL_TABLES: &[&str] = &["eval"];
 
 fn set_path(tree: &mut toml::Value, key: &str, val: toml::Value) -> Result<()> {
     let mut cur = tree;
@@ -414,11 +423,14 @@ fn set_path(tree: &mut toml::Value, key: &str, val: toml::Value) -> Result<()> {
     for (i, p) in parts.iter().enumerate() {
         let table = cur.as_table_mut().ok_or_else(|| Error::Config(format!("`{key}`: `{p}` is not a table")))?;
         if i + 1 == parts.len() {
-            if !table.contains_key(*p) && !OPTIONAL_KEYS.contains(&key) {
+            if !table.contains_key(*p) && !OPTIONAL_KEYS.contains(&key) && !OPTIONAL_TABLES.contains(&parts[0]) {
                 return Err(Error::Config(format!("unknown config key `{key}`")));
             }
             table.insert(p.to_string(), val);
             return Ok(());
+        }
+        if i == 0 && OPTIONAL_TABLES.contains(p) && !table.contains_key(*p) {
+            table.insert(p.to_string(), toml::Value::Table(Default::default()));
         }
         cur = table.get_mut(*p).ok_or_else(|| Error::Config(format!("unknown config key `{key}`")))?;
     }

@@ -119,6 +119,10 @@ impl RunConfig {
             }
         }
         check_train("sft", &self.sft)?;
+        let e = &self.eval;
+        count("eval.ifeval_max_new_tokens", e.ifeval_max_new_tokens, 1, 1_000_000)?;
+        count("eval.alpaca_max_new_tokens", e.alpaca_max_new_tokens, 1, 1_000_000)?;
+        count("eval.batch_size", e.batch_size, 1, 65_536)?;
         let i = &self.iterate;
         count("iterate.iterations", i.iterations, 0, 1000)?;
         count("iterate.new_prompts", i.new_prompts, 1, 100_000_000)?;

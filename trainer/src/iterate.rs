@@ -26,13 +26,15 @@ pub fn prepare(cfg: &RunConfig, run: &RunDir) -> Result<()> {
         let mut b = cfg.clone();
         // More iterations may be asked of a finished run, a run folder may be moved or
         // renamed, and the backends may change (the records of the stages that sample and
-        // of DPO say whether a begun stage may continue on them); nothing else may change.
+        // of DPO say whether a begun stage may continue on them), as may what `make eval`
+        // measures; nothing else may change.
         for c in [&mut a, &mut b] {
             c.iterate.iterations = 0;
             c.runs_dir = Default::default();
             c.name = String::new();
             c.backend = Default::default();
             c.dpo.backend = Default::default();
+            c.eval = Default::default();
         }
         if a != b {
             return Err(Error::Config(format!(

@@ -6,6 +6,7 @@ pub mod answer;
 pub mod candidates;
 pub mod config;
 pub mod config_check;
+pub mod config_eval;
 pub mod data;
 pub mod diagnostics;
 pub mod dpo;
@@ -27,5 +28,6 @@ pub mod stage;
 pub mod train;
 
 pub use config::{Profile, RunConfig};
+pub use config_eval::EvalConfig;
 pub use error::{Error, Result};
 pub use records::RunDir;

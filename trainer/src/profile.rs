@@ -22,6 +22,10 @@ pub enum Profile {
     Smollm2Gpu,
 }
 
+/// The public evaluation data beside the project, relative to the repository root (where
+/// `make` runs).
+pub const SHARED_DATA: &str = "../shared/data";
+
 /// Where `make smollm2` puts SmolLM2-135M-Instruct.
 pub const SMOLLM2_GGUF: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 
@@ -66,14 +70,29 @@ impl RunConfig {
                 // Fine-tuning a pretrained model: small learning rates, no decay. One sequence
                 // per shard: a shard of 4 judge prompts (~500 tokens) at 135M parameters held
                 // more than 10 GB of activations.
-                c.sft = TrainConfig { steps: 150, batch_size: 8, lr: 2e-5, warmup: 10, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 50, ckpt_every: 25, shards: 8, eval_batch_size: 1 };
-                c.iterate.new_prompts = 96;
+                // 48 steps of 8 (half an epoch of M1's 800 examples) keep SFT near 35 minutes.
+                c.sft = TrainConfig { steps: 48, batch_size: 8, lr: 4e-5, warmup: 4, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 16, ckpt_every: 8, shards: 8, eval_batch_size: 1 };
+                c.iterate.new_prompts = 48;
                 c.iterate.n_candidates = 4;
                 c.iterate.max_new_tokens = 64;
                 c.iterate.batch_size = 16;
                 c.iterate.rouge_threshold = 0.7;
                 c.dpo.loss = DpoLoss::Sigmoid { beta: 0.1 };
-                c.dpo.train = TrainConfig { steps: 40, batch_size: 8, lr: 2e-6, warmup: 4, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 10, ckpt_every: 10, shards: 8, eval_batch_size: 1 };
+                c.dpo.train = TrainConfig { steps: 16, batch_size: 8, lr: 5e-6, warmup: 2, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 8, ckpt_every: 4, shards: 8, eval_batch_size: 1 };
+                // Public benchmarks of M0, the SFT baseline, M1, M2, M3 (`make eval`), sized
+                // for the CPU: the first 100 IFEval prompts, 20 Open Assistant reply groups,
+                // 50 AlpacaEval instructions.
+                c.eval = EvalConfig {
+                    ifeval_prompts: Some(format!("{SHARED_DATA}/ifeval/26d8ccda/input_data.jsonl").into()),
+                    ifeval_limit: 100,
+                    ifeval_max_new_tokens: 256,
+                    oa: Some(format!("{SHARED_DATA}/open-assistant/model/model_eval/manual/data/en_100_tree.jsonl").into()),
+                    oa_groups: 20,
+                    alpaca_instructions: Some(format!("{SHARED_DATA}/alpaca_eval/results/gpt4_1106_preview/model_outputs.json").into()),
+                    alpaca_limit: 50,
+                    alpaca_max_new_tokens: 256,
+                    batch_size: 16,
+                };
                 if p == Profile::Smollm2Gpu {
                     c.name = "smol_gpu".into();
                     c.runtime = engine::Runtime { device: engine::DeviceKind::Cuda, dtype: engine::Precision::Bf16 };
@@ -82,10 +101,12 @@ impl RunConfig {
                     c.data.eft_eval = 541;
                     c.data.test_prompts = 256;
                     c.judge.samples = 3;
-                    c.sft = TrainConfig { steps: 1200, batch_size: 16, lr: 5.5e-6, min_lr_ratio: 0.2, eval_every: 200, ckpt_every: 200, ..c.sft.clone() };
+                    c.sft = TrainConfig { steps: 1200, batch_size: 16, lr: 5.5e-6, warmup: 40, min_lr_ratio: 0.2, eval_every: 200, ckpt_every: 200, ..c.sft.clone() };
                     c.iterate.new_prompts = 1000;
                     c.iterate.max_new_tokens = 256;
-                    c.dpo.train = TrainConfig { steps: 300, batch_size: 16, lr: 1e-6, eval_every: 50, ckpt_every: 50, ..c.dpo.train.clone() };
+                    c.dpo.train = TrainConfig { steps: 300, batch_size: 16, lr: 1e-6, warmup: 10, eval_every: 50, ckpt_every: 50, ..c.dpo.train.clone() };
+                    // Every IFEval prompt, Open Assistant group and AlpacaEval instruction.
+                    c.eval = EvalConfig { ifeval_limit: 0, ifeval_max_new_tokens: 1024, oa_groups: 0, alpaca_limit: 0, alpaca_max_new_tokens: 1024, batch_size: 64, ..c.eval.clone() };
                 }
             }
             Profile::Smoke => {

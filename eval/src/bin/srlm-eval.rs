@@ -36,6 +36,10 @@ enum Cmd {
         /// Folder holding runs.
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
+        /// `eval.key=value`: what to measure beyond the run's own config (e.g.
+        /// `eval.ifeval_limit=100`); only `eval.` keys (the models are made already).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
     },
     /// Build an AlpacaEval leaderboard CSV from a `results/` folder.
     Leaderboard(eval::leaderboard::LeaderboardArgs),
@@ -77,8 +81,8 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let rt = engine::Runtime { device: cli.device, dtype: cli.dtype };
     match cli.cmd {
-        Cmd::Run { name, runs_dir } => {
-            let (run, s) = eval::run::evaluate_named(&runs_dir, &name)?;
+        Cmd::Run { name, runs_dir, overrides } => {
+            let (run, s) = eval::run::evaluate_named(&runs_dir, &name, &overrides)?;
             println!("{}", serde_json::to_string_pretty(&s)?);
             eprintln!("report: {}", run.path("eval/report.md").display());
         }

@@ -22,7 +22,12 @@ pub fn score_into(prompts: &[Prompt], responses: &[&str], out: &Path) -> Result<
 /// `srlm-eval ifeval --prompts P --responses R --out DIR`: reads both files (every
 /// prompt must have a response), scores and writes the results.
 pub fn score_files(prompts: &Path, responses: &Path, out: &Path) -> Result<Summary> {
-    let prompts = read_prompts(prompts)?;
+    score_first(prompts, 0, responses, out)
+}
+
+/// [`score_files`] on the first `limit` prompts only (0: all).
+pub fn score_first(prompts: &Path, limit: usize, responses: &Path, out: &Path) -> Result<Summary> {
+    let prompts = first(read_prompts(prompts)?, limit);
     let map = read_responses(responses)?;
     let rs = responses_for(&prompts, &map)?;
     score_into(&prompts, &rs, out)
@@ -54,16 +59,27 @@ pub struct IfevalArgs {
     /// With --model: prompts per batch.
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
+    /// Only the first this many prompts (0: all), e.g. to compare with a run's
+    /// `eval.ifeval_limit`.
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+}
+
+fn first(mut prompts: Vec<super::Prompt>, limit: usize) -> Vec<super::Prompt> {
+    if limit > 0 {
+        prompts.truncate(limit);
+    }
+    prompts
 }
 
 /// Scores the given responses, or generates them with the model first; prints the table.
 pub fn run(args: &IfevalArgs, rt: &engine::Runtime) -> Result<Summary> {
     let s = match (&args.responses, &args.model) {
-        (Some(r), _) => score_files(&args.prompts, r, &args.out)?,
+        (Some(r), _) => score_first(&args.prompts, args.limit, r, &args.out)?,
         (None, Some(m)) => {
             let opts = super::GenOptions { max_new_tokens: args.max_new_tokens, temperature: args.temperature, batch_size: args.batch_size, ..Default::default() };
             let ck = rt.load(m)?;
-            super::generate_and_score(&ck, &args.prompts, &args.out, &opts)?
+            super::generate_and_score(&ck, &first(read_prompts(&args.prompts)?, args.limit), &args.out, &opts)?
         }
         (None, None) => return Err(Error::Invalid("give --responses or --model".into())),
     };

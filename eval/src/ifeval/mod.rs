@@ -76,7 +76,7 @@ mod tests;
 
 pub use checks::check;
 pub use data::{read_prompts, read_responses, Prompt, ResponseLine};
-pub use files::{score_files, IfevalArgs};
+pub use files::{score_files, score_first, IfevalArgs};
 pub use generate::{generate_and_score, GenOptions};
 pub use registry::{Instruction, Relation};
 pub use score::{evaluate, Mode, PromptResult, Summary};
