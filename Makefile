@@ -107,8 +107,8 @@ ifeval: build
 ## SmolLM2-135M-Instruct (M0) on IFEval's newest prompts, our engine against transformers on the same
 ## GGUF, prompts, greedy decoding and token budget: the four figures within 2 points, identical
 ## responses counted; writes target/ifeval/m0_parity.json (opt-in; sets up .venv).
-IFEVAL_LIMIT ?= 100
-IFEVAL_MAX_NEW ?= 256
+IFEVAL_LIMIT ?= 64
+IFEVAL_MAX_NEW ?= 192
 IFEVAL_NEWEST := $(IFEVAL_DIR)/26d8ccda/input_data.jsonl
 check-ifeval-m0: smollm2 .venv/.ok build
 	.venv/bin/pip install -q gguf accelerate

@@ -142,6 +142,7 @@ fn a_run_from_a_model_m0_uses_its_tokenizer_and_weights() {
         alpaca_instructions: Some(alpaca_file.clone()),
         alpaca_limit: 2,
         alpaca_max_new_tokens: 5,
+        eft_limit: 5,
         batch_size: 2,
     };
     let s = eval::run::evaluate(&run, &cfg).unwrap();

@@ -4,7 +4,7 @@
 mod common;
 use candle_core::{DType, Device, Tensor};
 use common::*;
-use engine::judge::{model_judge, score_tokens, ExpectedMode, JudgePrompt, ModelJudgeSpec, Scoring};
+use engine::judge::{model_judge, score_marker, score_tokens, ExpectedMode, JudgePrompt, ModelJudgeSpec, Scoring};
 use engine::{Checkpoint, SampleParams};
 use std::path::Path;
 
@@ -76,4 +76,15 @@ fn expected_score_reads_the_score_token_probabilities() {
     let spec = ModelJudgeSpec { name: "e".into(), prompt: JudgePrompt::Condensed, scoring: Scoring::Expected(ExpectedMode::Direct), samples: 1, params: SampleParams::default(), seed: 0, batch_size: 1 };
     let r = model_judge(&ck, spec).judge(&[("a".into(), "b".into())]);
     assert!(r[0].is_err(), "{:?}", r[0]);
+}
+
+#[test]
+fn the_score_is_read_after_the_space_where_space_and_digit_are_two_tokens() {
+    // Merged: " 4" is one token, read right after "Score:".
+    assert_eq!(score_marker(&tokenizer()).unwrap(), "Score:");
+    // No merges at all (byte-level alphabet only): " 4" is two tokens, read after "Score: ".
+    let corpus: Vec<String> = (0..50).map(|i| format!("Score: {}", i % 6)).collect();
+    let bytes = engine::Tokenizer::train(corpus.iter(), 1).unwrap();
+    assert!(bytes.encode(" 4").unwrap().len() == 2);
+    assert_eq!(score_marker(&bytes).unwrap(), "Score: ");
 }

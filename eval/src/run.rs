@@ -140,7 +140,7 @@ pub fn evaluate_named(runs_dir: &std::path::Path, name: &str, overrides: &[Strin
 pub fn evaluate(run: &RunDir, cfg: &RunConfig) -> Result<EvalSummary> {
     trainer::parallel::one_thread_per_job();
     let prompts: Vec<PromptRecord> = run.read_jsonl("seed/test_prompts.jsonl")?;
-    let eft: Vec<EftExample> = run.read_jsonl("seed/eft_eval.jsonl")?;
+    let eft: Vec<EftExample> = trainer::EvalConfig::first(&run.read_jsonl::<EftExample>("seed/eft_eval.jsonl")?, cfg.eval.eft_limit);
     // The public sets first: a bad file fails before any model is loaded.
     let public = crate::run_public::PublicSets::read(&cfg.eval)?;
     let models = models(run, cfg);

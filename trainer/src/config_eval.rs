@@ -31,6 +31,9 @@ pub struct EvalConfig {
     pub alpaca_limit: usize,
     /// Longest AlpacaEval output (greedy).
     pub alpaca_max_new_tokens: usize,
+    /// Only the first this many held-out EFT examples (`seed/eft_eval.jsonl`) are judged
+    /// by each model (0: all).
+    pub eft_limit: usize,
     /// Sequences per generation batch of these benchmarks.
     pub batch_size: usize,
 }
@@ -46,6 +49,7 @@ impl Default for EvalConfig {
             alpaca_instructions: None,
             alpaca_limit: 0,
             alpaca_max_new_tokens: 512,
+            eft_limit: 0,
             batch_size: 16,
         }
     }

@@ -80,17 +80,19 @@ impl RunConfig {
                 c.dpo.loss = DpoLoss::Sigmoid { beta: 0.1 };
                 c.dpo.train = TrainConfig { steps: 16, batch_size: 8, lr: 5e-6, warmup: 2, min_lr_ratio: 0.1, weight_decay: 0.0, grad_clip: 1.0, eval_every: 8, ckpt_every: 4, shards: 8, eval_batch_size: 1 };
                 // Public benchmarks of M0, the SFT baseline, M1, M2, M3 (`make eval`), sized
-                // for the CPU: the first 100 IFEval prompts, 20 Open Assistant reply groups,
-                // 50 AlpacaEval instructions.
+                // for ~10 minutes a model on 2 cores: the first 64 IFEval prompts (192 tokens),
+                // 20 Open Assistant reply groups, 8 AlpacaEval instructions, 32 held-out EFT
+                // judgments.
                 c.eval = EvalConfig {
                     ifeval_prompts: Some(format!("{SHARED_DATA}/ifeval/26d8ccda/input_data.jsonl").into()),
-                    ifeval_limit: 100,
-                    ifeval_max_new_tokens: 256,
+                    ifeval_limit: 64,
+                    ifeval_max_new_tokens: 192,
                     oa: Some(format!("{SHARED_DATA}/open-assistant/model/model_eval/manual/data/en_100_tree.jsonl").into()),
                     oa_groups: 20,
                     alpaca_instructions: Some(format!("{SHARED_DATA}/alpaca_eval/results/gpt4_1106_preview/model_outputs.json").into()),
-                    alpaca_limit: 50,
-                    alpaca_max_new_tokens: 256,
+                    alpaca_limit: 8,
+                    alpaca_max_new_tokens: 192,
+                    eft_limit: 32,
                     batch_size: 16,
                 };
                 if p == Profile::Smollm2Gpu {
@@ -106,7 +108,7 @@ impl RunConfig {
                     c.iterate.max_new_tokens = 256;
                     c.dpo.train = TrainConfig { steps: 300, batch_size: 16, lr: 1e-6, warmup: 10, eval_every: 50, ckpt_every: 50, ..c.dpo.train.clone() };
                     // Every IFEval prompt, Open Assistant group and AlpacaEval instruction.
-                    c.eval = EvalConfig { ifeval_limit: 0, ifeval_max_new_tokens: 1024, oa_groups: 0, alpaca_limit: 0, alpaca_max_new_tokens: 1024, batch_size: 64, ..c.eval.clone() };
+                    c.eval = EvalConfig { ifeval_limit: 0, ifeval_max_new_tokens: 1024, oa_groups: 0, alpaca_limit: 0, alpaca_max_new_tokens: 1024, eft_limit: 0, batch_size: 64, ..c.eval.clone() };
                 }
             }
             Profile::Smoke => {

@@ -61,6 +61,14 @@ pub fn score_tokens(tok: &crate::Tokenizer) -> crate::Result<Vec<(u32, f64)>> {
     Ok(out)
 }
 
+/// Where the score is read: right after `Score:` when a space and a digit are one token,
+/// else after `Score: ` (tokenizers that split digits off, as SmolLM2's, spell "Score: 4"
+/// with the space as its own token; read after `Score:`, the next token is that space and
+/// the score tokens get almost no mass).
+pub fn score_marker(tok: &crate::Tokenizer) -> crate::Result<String> {
+    Ok(if tok.encode(" 4")?.len() == 1 { MARKER.to_string() } else { format!("{MARKER} ") })
+}
+
 /// How many top log-probabilities are asked of a server (vLLM's default ceiling).
 pub const TOP_LOGPROBS: usize = 20;
 
@@ -104,14 +112,17 @@ impl ExpectedJudge<'_> {
                 let texts = self.generator.generate(&prompts, 1, &params, &vec![0; prompts.len()])?;
                 let texts = texts.into_iter().collect::<Result<Vec<String>, String>>();
                 let texts = texts.map_err(|e| crate::Error::Invalid(format!("judge justification from {}: {e}", self.generator.identity())))?;
-                texts.into_iter().map(|t| t.trim_end().to_string() + "\n").collect()
+                // Up to `Score:` as the model wrote it (its own space or line break before the
+                // marker); a justification cut by the token budget gets a line break.
+                texts.into_iter().map(|t| if t.ends_with(char::is_whitespace) { t } else { t + "\n" }).collect()
             }
         };
+        let marker = score_marker(tok)?;
         let room = self.model.config().max_position_embeddings;
         let mut seqs = Vec::with_capacity(items.len());
         for (p, j) in prompts.iter().zip(&justifications) {
             let mut ids = p.clone();
-            ids.extend(tok.encode(&format!("{}{MARKER}", if j.trim().is_empty() { "" } else { j }))?);
+            ids.extend(tok.encode(&format!("{}{marker}", if j.trim().is_empty() { "" } else { j }))?);
             seqs.push(ids);
         }
         let fits: Vec<Vec<u32>> = seqs.iter().filter(|s| s.len() <= room).cloned().collect();

@@ -7,7 +7,7 @@ mod llm;
 mod prompt;
 mod score;
 
-pub use expected::{expected_score, expected_score_from_top, score_tokens, ExpectedJudge, ExpectedMode, MARKER, TOP_LOGPROBS};
+pub use expected::{expected_score, expected_score_from_top, score_marker, score_tokens, ExpectedJudge, ExpectedMode, MARKER, TOP_LOGPROBS};
 pub use llm::LlmJudge;
 pub use prompt::{fill, render_pairwise, JudgePrompt};
 pub use score::{parse_preference, parse_score, ScoreError};
