@@ -212,6 +212,9 @@ fn catalogue() -> Vec<Case> {
         with(case("eval with a damaged config", "srlm-eval", &["run", "--name", "smoke"], &["config.toml", "line"]), |d| {
             write(d, "runs/smoke/config.toml", "seed = [\n")
         }),
+        case("eval override of a training key", "srlm-eval", &["run", "--name", "smoke", "--set", "sft.steps=3"], &["sft.steps=3", "only `eval.` keys"]),
+        case("eval benchmark file missing", "srlm-eval", &["run", "--name", "smoke", "--set", "eval.oa=\"no_oa.jsonl\""], &["`eval.oa`", "no_oa.jsonl"]),
+        case("eval unknown eval key", "srlm-eval", &["run", "--name", "smoke", "--set", "eval.ifeval_limt=3"], &["ifeval_limt"]),
         case("compare a missing outputs file", "srlm-eval", &["compare", "--a", "nope.json", "--b", "nope2.json"], &["nope.json"]),
         with(case("compare malformed JSON", "srlm-eval", &["compare", "--a", "a.json", "--b", "a.json"], &["a.json", "line 3"]), |d| {
             write(d, "a.json", "[\n{\"instruction\": \"x\",\n \"output\" 3}]")

@@ -89,13 +89,18 @@ struct Judgment {
     too_long: bool,
 }
 
+/// Judge prompts per forward on Open Assistant: its replies run to ~1,000 tokens, and 16 such
+/// prompts at 135M parameters were killed at 24 GB (measured on the SmolLM2 profile).
+const OA_JUDGE_BATCH: usize = 4;
+
 /// One model as a judge (the run's judge settings) of every reply in `groups`, against
 /// the human ranks; judgments under `eval/<name>/oa/`.
 pub fn oa_judge(run: &RunDir, cfg: &RunConfig, name: &str, ck: &Checkpoint, groups: &[OaGroup]) -> Result<HumanJudgeRow> {
     let items: Vec<(usize, String, String, u32)> =
         groups.iter().enumerate().flat_map(|(g, x)| x.replies.iter().map(move |(r, rank)| (g, x.prompt.clone(), r.clone(), *rank))).collect();
     let rows = trainer::stage::chunked(run, &format!("eval/{name}/oa"), &format!("{name} judges OA"), &items, cfg.iterate.batch_size, 1, |c, xs| {
-        let mut j = engine::judge::model_judge(ck, crate::run::judge_spec(cfg, name, c));
+        let spec = engine::judge::ModelJudgeSpec { batch_size: OA_JUDGE_BATCH, ..crate::run::judge_spec(cfg, name, c) };
+        let mut j = engine::judge::model_judge(ck, spec);
         let pairs: Vec<(String, String)> = xs.iter().map(|(_, p, r, _)| (p.clone(), r.clone())).collect();
         Ok(j.judge(&pairs)
             .into_iter()
