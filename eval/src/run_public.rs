@@ -52,9 +52,8 @@ struct Answer {
 /// chunks under `dir`; a batch's token budget is clamped to the model's context.
 fn answers(run: &RunDir, cfg: &RunConfig, dir: &str, label: &str, ck: &Checkpoint, instructions: &[String], max_new_tokens: usize) -> Result<Vec<String>> {
     let params = SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens, stop: vec![] };
-    // One chunk at a time: generation batches rows itself, and a 135M model's batch already
-    // keeps both cores busy.
-    let rows = trainer::stage::chunked(run, dir, label, instructions, cfg.eval.batch_size, 1, |c, xs| {
+    // One chunk per core (evaluation runs one thread per job).
+    let rows = trainer::stage::chunked(run, dir, label, instructions, cfg.eval.batch_size, cfg.workers(), |c, xs| {
         let out = trainer::answer::answer_all(ck, xs, &params, xs.len(), c as u64, label)?;
         Ok(out.into_iter().map(|response| Answer { response }).collect::<Vec<_>>())
     })?;
@@ -98,7 +97,7 @@ const OA_JUDGE_BATCH: usize = 4;
 pub fn oa_judge(run: &RunDir, cfg: &RunConfig, name: &str, ck: &Checkpoint, groups: &[OaGroup]) -> Result<HumanJudgeRow> {
     let items: Vec<(usize, String, String, u32)> =
         groups.iter().enumerate().flat_map(|(g, x)| x.replies.iter().map(move |(r, rank)| (g, x.prompt.clone(), r.clone(), *rank))).collect();
-    let rows = trainer::stage::chunked(run, &format!("eval/{name}/oa"), &format!("{name} judges OA"), &items, cfg.iterate.batch_size, 1, |c, xs| {
+    let rows = trainer::stage::chunked(run, &format!("eval/{name}/oa"), &format!("{name} judges OA"), &items, cfg.iterate.batch_size, cfg.workers(), |c, xs| {
         let spec = engine::judge::ModelJudgeSpec { batch_size: OA_JUDGE_BATCH, ..crate::run::judge_spec(cfg, name, c) };
         let mut j = engine::judge::model_judge(ck, spec);
         let pairs: Vec<(String, String)> = xs.iter().map(|(_, p, r, _)| (p.clone(), r.clone())).collect();
