@@ -5,8 +5,8 @@ use crate::agreement::{human_agreement, judge_metrics, Item, JudgeMetrics};
 use crate::datasets::{load_mtbench, load_oa_ranked, OaGroup};
 use crate::judges::JudgeBackend;
 use crate::Result;
-use engine::judge::Judge;
-use serde::Serialize;
+use engine::judge::{Judge, JudgeFailure};
+use records::HumanJudgeRow;
 use std::path::PathBuf;
 
 /// `srlm-eval agreement`: the public human judgments to measure on, and optionally a judge.
@@ -66,29 +66,22 @@ pub fn length_judge(groups: &[OaGroup]) -> JudgeMetrics {
     judge_metrics(&items)
 }
 
-/// A judge's agreement with the human rankings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HumanAgreement {
-    pub metrics: JudgeMetrics,
-    /// Replies judged.
-    pub judged: usize,
-    /// Share of replies whose judgment gave a score (the rest are excluded, never scored).
-    pub parse_rate: f64,
-}
-
 /// Scores every reply of `groups` with `judge` (reply against the message it answers)
 /// and compares the scores with the human ranks (rank 0 best).
-pub fn judge_against_humans(judge: &mut dyn Judge, groups: &[OaGroup]) -> HumanAgreement {
+pub fn judge_against_humans(judge: &mut dyn Judge, groups: &[OaGroup]) -> HumanJudgeRow {
     let items: Vec<(String, String)> = groups.iter().flat_map(|g| g.replies.iter().map(|(r, _)| (g.prompt.clone(), r.clone()))).collect();
     let results = judge.judge(&items);
-    let mut it = results.iter();
-    let mut rows = vec![];
-    for (gi, g) in groups.iter().enumerate() {
-        for (_, rank) in &g.replies {
-            let pred = it.next().and_then(|r| r.as_ref().ok()).map(|j| j.score);
-            rows.push(Item { group: gi, gold: -(*rank as f64), pred });
-        }
-    }
-    let ok = rows.iter().filter(|r| r.pred.is_some()).count();
-    HumanAgreement { metrics: judge_metrics(&rows), judged: rows.len(), parse_rate: ok as f64 / rows.len().max(1) as f64 }
+    let too_long = results.iter().filter(|r| matches!(r, Err(JudgeFailure::PromptTooLong { .. }))).count();
+    let scores: Vec<Option<f64>> = results.iter().map(|r| r.as_ref().ok().map(|j| j.score)).collect();
+    against_humans(groups, &scores, too_long)
+}
+
+/// Per-reply scores (in `groups`' order; `None`: the judgment failed) against the human
+/// ranks: the Table 4 metrics, and the parse rate over the judgments whose prompt fit
+/// (`too_long` of the failures did not).
+pub fn against_humans(groups: &[OaGroup], scores: &[Option<f64>], too_long: usize) -> HumanJudgeRow {
+    let gold = groups.iter().enumerate().flat_map(|(g, x)| x.replies.iter().map(move |(_, rank)| (g, -(*rank as f64))));
+    let rows: Vec<Item> = gold.zip(scores).map(|((group, gold), pred)| Item { group, gold, pred: *pred }).collect();
+    let ok = scores.iter().filter(|s| s.is_some()).count();
+    HumanJudgeRow { metrics: judge_metrics(&rows), judged: scores.len(), parse_rate: ok as f64 / (scores.len() - too_long).max(1) as f64, too_long }
 }

@@ -3,11 +3,9 @@
 //! human-ranked replies (the paper's Table 4), and greedy outputs for AlpacaEval's
 //! instructions in its `model_outputs.json` format. Generation and judging go in resumable
 //! chunks under `eval/<model>/`, so a stopped `make eval` picks up where it was.
-use crate::agreement::{judge_metrics, Item};
 use crate::alpaca::{write_json_array, ModelOutput};
 use crate::datasets::OaGroup;
-use crate::ifeval::data::{write_responses, Prompt, ResponseLine};
-use crate::ifeval::files::score_into;
+use crate::ifeval::data::Prompt;
 use crate::Result;
 use engine::judge::JudgeFailure;
 use engine::{Checkpoint, SampleParams};
@@ -65,11 +63,7 @@ fn answers(run: &RunDir, cfg: &RunConfig, dir: &str, label: &str, ck: &Checkpoin
 pub fn ifeval(run: &RunDir, cfg: &RunConfig, name: &str, ck: &Checkpoint, prompts: &[Prompt]) -> Result<IfevalFigures> {
     let texts: Vec<String> = prompts.iter().map(|p| p.prompt.clone()).collect();
     let out = answers(run, cfg, &format!("eval/{name}/ifeval/parts"), &format!("{name} IFEval"), ck, &texts, cfg.eval.ifeval_max_new_tokens)?;
-    let dir = run.path(&format!("eval/{name}/ifeval"));
-    let rows: Vec<ResponseLine> = prompts.iter().zip(&out).map(|(p, r)| ResponseLine { prompt: p.prompt.clone(), response: r.clone() }).collect();
-    write_responses(&dir.join(crate::ifeval::generate::RESPONSES_FILE), &rows)?;
-    let refs: Vec<&str> = out.iter().map(String::as_str).collect();
-    let s = score_into(prompts, &refs, &dir)?;
+    let s = crate::ifeval::generate::write_and_score(prompts, out, &run.path(&format!("eval/{name}/ifeval")))?;
     Ok(IfevalFigures {
         prompts: prompts.len(),
         prompt_strict: s.prompt_level_strict,
@@ -109,10 +103,8 @@ pub fn oa_judge(run: &RunDir, cfg: &RunConfig, name: &str, ck: &Checkpoint, grou
             })
             .collect::<Vec<_>>())
     })?;
-    let scored: Vec<Item> = items.iter().zip(&rows).map(|((g, _, _, rank), j)| Item { group: *g, gold: -(*rank as f64), pred: j.score }).collect();
-    let ok = rows.iter().filter(|j| j.score.is_some()).count();
-    let too_long = rows.iter().filter(|j| j.too_long).count();
-    Ok(HumanJudgeRow { metrics: judge_metrics(&scored), judged: rows.len(), parse_rate: ok as f64 / (rows.len() - too_long).max(1) as f64, too_long })
+    let scores: Vec<Option<f64>> = rows.iter().map(|j| j.score).collect();
+    Ok(crate::human::against_humans(groups, &scores, rows.iter().filter(|j| j.too_long).count()))
 }
 
 /// One model's greedy outputs to AlpacaEval's instructions, written as

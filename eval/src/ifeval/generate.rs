@@ -34,6 +34,12 @@ pub fn generate_and_score(ck: &Checkpoint, prompts: &[Prompt], out: &Path, opts:
     let params = SampleParams { temperature: opts.temperature, top_p: opts.top_p, max_new_tokens: opts.max_new_tokens, stop: vec![] };
     let texts: Vec<String> = prompts.iter().map(|p| p.prompt.clone()).collect();
     let answers = trainer::answer::answer_all(ck, &texts, &params, opts.batch_size, opts.seed, "ifeval")?;
+    write_and_score(prompts, answers, out)
+}
+
+/// Writes `<out>/responses.jsonl` (Google's format) for `answers` to `prompts`, in order,
+/// then scores them into `out`.
+pub fn write_and_score(prompts: &[Prompt], answers: Vec<String>, out: &Path) -> Result<Summary> {
     let rows: Vec<ResponseLine> = prompts.iter().zip(answers).map(|(p, response)| ResponseLine { prompt: p.prompt.clone(), response }).collect();
     write_responses(&out.join(RESPONSES_FILE), &rows)?;
     let responses: Vec<&str> = rows.iter().map(|r| r.response.as_str()).collect();
