@@ -117,8 +117,9 @@ check-ifeval-m0: smollm2 .venv/.ok build
 	$(BIN)/srlm-eval ifeval --responses target/ifeval/m0_transformers/responses.jsonl --prompts $(IFEVAL_NEWEST) --limit $(IFEVAL_LIMIT) --out target/ifeval/m0_transformers
 	python3 benchmarks/ifeval_parity.py target/ifeval/m0_ours target/ifeval/m0_transformers
 
-## Speed against PyTorch on this CPU; writes target/bench/summary.json (sets up .venv with torch).
-bench: .venv/.ok
+## Speed against PyTorch, TRL and llama.cpp on this CPU; writes target/bench/summary.json (sets up
+## .venv with torch and trl, .venv-llamacpp, and fetches SmolLM2's GGUF).
+bench: .venv/.ok smollm2 .venv-llamacpp/.ok
 	$(CARGO) build --release -p benchmarks
 	RAYON_NUM_THREADS=$${BENCH_THREADS:-1} .venv/bin/python benchmarks/run.py --threads $${BENCH_THREADS:-1}
 

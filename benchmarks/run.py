@@ -10,6 +10,9 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 # BENCH_BIN: another build of our side (e.g. against a different candle), same harness.
 BENCH = os.environ.get("BENCH_BIN", os.path.join("target", "release", "bench"))
+SMOLLM2 = os.path.join("models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+LLAMACPP_PY = os.path.join(".venv-llamacpp", "bin", "python")
+INSTRUCTIONS = os.path.join("..", "shared", "data", "alpaca_eval", "results", "gpt4_1106_preview", "model_outputs.json")
 SUMMARY = os.environ.get("BENCH_SUMMARY", os.path.join("target", "bench", "summary.json"))
 
 
@@ -121,6 +124,32 @@ def torch_generate(m, b, prompt, new, repeats):
     return b * new * repeats / (time.perf_counter() - t0)
 
 
+def smollm2_decode(threads, add, rows):
+    """SmolLM2-135M's Q4_1 GGUF: ours (Q4_1 decode weights) against llama.cpp on the same file."""
+    if not (os.path.exists(SMOLLM2) and os.path.exists(LLAMACPP_PY)):
+        print(f"skipped SmolLM2 against llama.cpp: needs {SMOLLM2} and {LLAMACPP_PY} (make smollm2 .venv-llamacpp/.ok)")
+        return
+    batches = "1,4,8,16,32"
+    extra = ["--instructions", INSTRUCTIONS] if os.path.exists(INSTRUCTIONS) else []
+    q = ours("decode-gguf", "--model", SMOLLM2, "--quant", "q4_1", "--batches", batches, *extra)
+    f = ours("decode-gguf", "--model", SMOLLM2, "--batches", "1,16")
+    out = subprocess.run([LLAMACPP_PY, "benchmarks/llamacpp_speed.py", SMOLLM2, str(threads), "--batches", batches],
+                         check=True, capture_output=True, text=True).stdout
+    ll = json.loads(out.strip().splitlines()[-1])
+    add("SmolLM2 Q4_1 prefill 128 (tokens/s) vs llama.cpp", "tokens/s", q["prefill_tokens_per_s"], ll["prefill_tokens_per_s"])
+    add("SmolLM2 Q4_1 decode batch 1 (tokens/s) vs llama.cpp", "tokens/s", q["decode_tokens_per_s"]["1"], ll["decode_tokens_per_s"]["1"])
+    add("SmolLM2 f32 decode batch 1 (tokens/s) vs llama.cpp", "tokens/s", f["decode_tokens_per_s"]["1"], ll["decode_tokens_per_s"]["1"])
+    add("SmolLM2 Q4_1 decode batch 16 vs llama.cpp best batch", "tokens/s", q["decode_tokens_per_s"]["16"], ll["best_batched_tokens_per_s"])
+    for b in batches.split(","):
+        print(f"{'  batch ' + b + ' (ours q4_1, llama.cpp)':44} {q['decode_tokens_per_s'][b]:10.0f} {ll['decode_tokens_per_s'][b]:10.0f}")
+    g = q["greedy_vs_f32"]
+    if g:
+        rows.append(dict(name=f"SmolLM2 greedy answers, Q4_1 decode = f32 (of {g['prompts']})", unit="answers",
+                         ours=g["identical"], peer=g["prompts"], ratio=g["identical"] / g["prompts"],
+                         f32_top2_gaps=[d["f32_top2_gap"] for d in g["differing"]]))
+        print(f"{'  greedy answers identical to f32':44} {g['identical']:10d} of {g['prompts']}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
@@ -174,6 +203,7 @@ def main():
     tmem, tsec = in_subprocess(torch_dpo, small, 8, 256)
     add("DPO step 3.4M 8x2 rows t256 peak MiB (less=better)", "MiB", o["peak_growth_mib"], tmem, lower_is_better=True)
     add("DPO first step 3.4M 8x2 rows t256 (seconds)", "s", o["dpo_step_s"], tsec, lower_is_better=True)
+    smollm2_decode(a.threads, add, rows)
     os.makedirs(os.path.dirname(SUMMARY) or ".", exist_ok=True)
     with open(SUMMARY, "w") as f:
         json.dump(rows, f, indent=1)

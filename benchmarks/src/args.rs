@@ -194,3 +194,36 @@ pub enum TraceDtype {
     F32,
     F64,
 }
+
+#[derive(Args)]
+pub struct DecodeGguf {
+    /// A `.gguf` file or checkpoint folder.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Decode through weights quantized to this block format (unset: f32).
+    #[arg(long, value_enum)]
+    pub quant: Option<engine::ops::QuantKind>,
+    /// Prompt length of the prefill measurement (one prompt).
+    #[arg(long, default_value_t = 128)]
+    pub prefill_tokens: usize,
+    /// Prompt length of the decode measurements.
+    #[arg(long, default_value_t = 16)]
+    pub prompt_tokens: usize,
+    /// Tokens decoded per row after the prefill.
+    #[arg(long, default_value_t = 64)]
+    pub new_tokens: usize,
+    /// Batch sizes decoded (greedy, one row per prompt).
+    #[arg(long, value_delimiter = ',', default_value = "1,16")]
+    pub batches: Vec<usize>,
+    /// Timed runs per figure (the best is kept), after one warm-up.
+    #[arg(long, default_value_t = 2)]
+    pub repeats: usize,
+    /// AlpacaEval-style JSON with `instruction` fields: greedy answers quantized vs f32.
+    #[arg(long)]
+    pub instructions: Option<PathBuf>,
+    /// Instructions compared.
+    #[arg(long, default_value_t = 20)]
+    pub n: usize,
+    #[arg(long, default_value_t = 64)]
+    pub max_new_tokens: usize,
+}

@@ -6,6 +6,7 @@
 //! bench judge    --prompts 32 --samples 3 --prompt-tokens 120 --new-tokens 40
 //! bench dpo      --pairs 8 --seq 256
 //! bench matmul   --n 1024
+//! bench decode-gguf --model smollm2.gguf --quant q4_1 --batches 1,16
 //! bench write-checkpoint --out DIR   # a random checkpoint + ids + our logits, for check_transformers.py
 //! bench dpo-trace --model DIR --pairs pairs.jsonl --out DIR   # our DPO, step by step, for check_trl.py
 //! ```
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 mod args;
 mod common;
+mod decode_gguf;
 mod dpo;
 mod dpo_trace;
 mod generate;
@@ -59,6 +61,9 @@ enum Cmd {
     /// Greedy answers from our engine against llama.cpp's server on the same GGUF file and
     /// on our F32 export of it; writes a JSON summary (`make check-llamacpp`).
     Llamacpp(args::Llamacpp),
+    /// A real model's prefill and greedy decode tokens/s, f32 or through quantized weights
+    /// (`--quant`), for `benchmarks/llamacpp_speed.py`'s comparison with llama.cpp.
+    DecodeGguf(args::DecodeGguf),
     /// Writes a random checkpoint, token ids and our logits for a transformers comparison.
     WriteCheckpoint(args::WriteCheckpoint),
     /// Our DPO for a few steps: token ids, reference log-probs, batches, per-step metrics and
@@ -75,6 +80,7 @@ fn main() -> Result<()> {
         Cmd::Judge(a) => judge::run(&a)?,
         Cmd::Dpo(a) => dpo::run(&a)?,
         Cmd::Matmul(a) => matmul::run(&a)?,
+        Cmd::DecodeGguf(a) => decode_gguf::run(&a)?,
         Cmd::Parity(a) => return parity::run(&a.model, &a.p.instructions, a.p.n, a.p.max_new_tokens, &a.p.out),
         Cmd::Llamacpp(a) => return llamacpp::run(&a.model, &a.python, &a.p.instructions, a.p.n, a.p.max_new_tokens, &a.p.out),
         Cmd::WriteCheckpoint(a) => return write_checkpoint::run(&a),

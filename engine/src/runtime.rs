@@ -32,6 +32,12 @@ pub struct Runtime {
     pub device: DeviceKind,
     /// `f32`, `bf16` or `f16` (the half types on CUDA only).
     pub dtype: Precision,
+    /// Decode (sampling, judging) on the CPU through weights quantized to llama.cpp's `q8_0`
+    /// or `q4_1` blocks instead of f32: faster where decoding is bound by memory traffic
+    /// (steps of a few rows), and not the same numbers (the inputs are quantized to 8 bits
+    /// too). Unset: f32. Prefill, larger steps and training stay f32.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decode_weights: Option<crate::ops::QuantKind>,
 }
 
 impl Runtime {
@@ -39,6 +45,9 @@ impl Runtime {
     pub fn validate(&self) -> Result<()> {
         if self.dtype != Precision::F32 && self.device == DeviceKind::Cpu {
             return Err(Error::Invalid(format!("runtime.dtype = {:?} needs runtime.device = cuda (the CPU path is f32)", self.dtype)));
+        }
+        if let (Some(q), DeviceKind::Cuda) = (self.decode_weights, self.device) {
+            return Err(Error::Invalid(format!("runtime.decode_weights = {q} is a CPU decoding path; runtime.device = cuda decodes in its dtype")));
         }
         if self.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
             return Err(Error::Invalid("runtime.device = cuda, but this build has no CUDA (build with `--features engine/cuda`)".into()));
@@ -64,7 +73,16 @@ impl Runtime {
 
     /// Loads any model source ([`crate::source::ModelSource`]) here.
     pub fn load(&self, source: &str) -> Result<crate::Checkpoint> {
-        crate::source::ModelSource::parse(source).load(self.dtype(), &self.device()?)
+        let mut ck = crate::source::ModelSource::parse(source).load(self.dtype(), &self.device()?)?;
+        ck.model.set_decode_quant(self.decode_weights);
+        Ok(ck)
+    }
+
+    /// Loads a checkpoint folder here.
+    pub fn load_dir(&self, dir: &std::path::Path) -> Result<crate::Checkpoint> {
+        let mut ck = crate::Checkpoint::load(dir, self.dtype(), &self.device()?)?;
+        ck.model.set_decode_quant(self.decode_weights);
+        Ok(ck)
     }
 }
 
@@ -75,9 +93,14 @@ mod tests {
     #[test]
     fn half_precision_on_cpu_and_cuda_without_the_feature_are_refused() {
         assert!(Runtime::default().validate().is_ok());
-        let e = Runtime { device: DeviceKind::Cpu, dtype: Precision::Bf16 }.validate().unwrap_err().to_string();
+        let e = Runtime { device: DeviceKind::Cpu, dtype: Precision::Bf16, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(e.contains("runtime.dtype") && e.contains("cuda"), "{e}");
-        let r = Runtime { device: DeviceKind::Cuda, dtype: Precision::F32 }.validate();
+        let q = Runtime { device: DeviceKind::Cuda, decode_weights: Some(crate::ops::QuantKind::Q4_1), ..Default::default() };
+        let e = q.validate().unwrap_err().to_string();
+        assert!(e.contains("runtime.decode_weights = q4_1"), "{e}");
+        let t: Runtime = toml::from_str("decode_weights = \"q8_0\"").unwrap();
+        assert_eq!(t.decode_weights, Some(crate::ops::QuantKind::Q8_0));
+        let r = Runtime { device: DeviceKind::Cuda, dtype: Precision::F32, ..Default::default() }.validate();
         assert_eq!(r.is_ok(), cfg!(feature = "cuda"));
         let t: Runtime = toml::from_str("device = \"cpu\"\ndtype = \"f32\"").unwrap();
         assert_eq!(t, Runtime::default());

@@ -345,3 +345,50 @@ fn response_only_logprobs_equal_the_full_logits_path_with_their_gradients() -> a
     }
     Ok(())
 }
+
+/// Decoding through quantized weights (`set_decode_quant`): steps of at most `QUANT_ROWS`
+/// rows go through the 8-bit kernels and stay close to the f32 path (8-bit weights and
+/// inputs: within 1% (Q8_0) or 10% (Q4_1, 16 levels per block of random weights) of the logits' range, and not equal, so the kernels
+/// ran); steps of more rows are the f32 path's numbers (the prefill's last-position head
+/// has b rows, so it is quantized for small b).
+#[test]
+fn quantized_decoding_stays_close_to_f32() -> anyhow::Result<()> {
+    let tok = tiny_tokenizer();
+    let v = tok.vocab_size();
+    let mut cfg = Config::llama(v, 64, 96, 2, 2, 1, 128);
+    cfg.tie_word_embeddings = false;
+    let mut ck = Checkpoint::init(&cfg, tok.clone(), 3, &Device::Cpu)?;
+    let plain_packed = ck.model.pack()?;
+    for kind in [engine::ops::QuantKind::Q8_0, engine::ops::QuantKind::Q4_1] {
+        ck.model.set_decode_quant(Some(kind));
+        let packed = ck.model.pack()?;
+        for b in [3, engine::model::QUANT_ROWS + 1] {
+            let t = 6;
+            let x = ids(b, t, v, 4);
+            let ok = vec![vec![true; t]; b];
+            let (pos, bias) = step_inputs(&vec![vec![]; b], &vec![0; b], &ok, &Device::Cpu, DType::F32)?;
+            let mut c0 = KvCache::with_capacity(2, t + 1);
+            let mut c1 = KvCache::with_capacity(2, t + 1);
+            let p0 = ck.model.forward_packed(Some(&plain_packed), &x, &pos, &bias, &mut c0, false)?;
+            let p1 = ck.model.forward_packed(Some(&packed), &x, &pos, &bias, &mut c1, false)?;
+            let tol = if kind == engine::ops::QuantKind::Q8_0 { 0.01 } else { 0.1 };
+            let close = |a: &Tensor, q: &Tensor, what: &str| -> anyhow::Result<()> {
+                let range = (a.max_all()?.to_scalar::<f32>()? - a.min_all()?.to_scalar::<f32>()?) as f64;
+                let d = max_abs_diff(a, q) as f64;
+                if b <= engine::model::QUANT_ROWS {
+                    assert!(d > 0.0 && d < tol * range, "{kind} {what} b {b}: {d} of range {range}");
+                } else {
+                    assert!(d < 1e-4, "{kind} {what} b {b} (f32 panels): {d}");
+                }
+                Ok(())
+            };
+            close(&p0, &p1, "prefill")?;
+            let (pos, bias) = step_inputs(&ok, &vec![t as u32; b], &vec![vec![true]; b], &Device::Cpu, DType::F32)?;
+            let next = ids(b, 1, v, 8);
+            let d0 = ck.model.forward_packed(Some(&plain_packed), &next, &pos, &bias, &mut c0, false)?;
+            let d1 = ck.model.forward_packed(Some(&packed), &next, &pos, &bias, &mut c1, false)?;
+            close(&d0, &d1, "decode")?;
+        }
+    }
+    Ok(())
+}

@@ -128,12 +128,16 @@ pub struct ModelArgs {
     /// The weights' precision in memory.
     #[arg(long, value_enum, default_value = "f32")]
     pub dtype: engine::Precision,
+    /// Decode on the CPU through weights quantized to these blocks (faster, not the same
+    /// numbers); unset: f32.
+    #[arg(long, value_enum)]
+    pub decode_weights: Option<engine::ops::QuantKind>,
 }
 
 impl ModelArgs {
     /// The model and its sampling parameters.
     pub fn load(&self) -> Result<(Checkpoint, SampleParams)> {
-        let ck = engine::Runtime { device: self.device, dtype: self.dtype }.load(&self.model)?;
+        let ck = engine::Runtime { device: self.device, dtype: self.dtype, decode_weights: self.decode_weights }.load(&self.model)?;
         Ok((ck, SampleParams { temperature: self.temperature, top_p: self.top_p, max_new_tokens: self.max_new_tokens, stop: vec![] }))
     }
 }

@@ -414,7 +414,7 @@ fn merge(base: &mut toml::Value, top: toml::Value) {
 /// records stay as they were), which an override may still set.
 /// A key under an optional table (`eval.`) may be set too; its table is made when absent,
 /// and its name is checked when the config is read.
-const OPTIONAL_KEYS: &[&str] = &["model.init", "dpo.backend", "data.eft_style", "sft.eval_batch_size", "dpo.train.eval_batch_size"];
+const OPTIONAL_KEYS: &[&str] = &["model.init", "runtime.decode_weights", "dpo.backend", "data.eft_style", "sft.eval_batch_size", "dpo.train.eval_batch_size"];
 const OPTIONAL_TABLES: &[&str] = &["eval"];
 
 fn set_path(tree: &mut toml::Value, key: &str, val: toml::Value) -> Result<()> {

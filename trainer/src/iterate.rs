@@ -68,7 +68,7 @@ pub fn loop_seed(run_seed: u64, offset: u64, t: usize) -> u64 {
 pub fn iteration(cfg: &RunConfig, run: &RunDir, t: usize, m_t: &str) -> Result<IterSummary> {
     let it = Iteration { cfg, run, t, m_t, seed: loop_seed(cfg.seed, cfg.iterate.seed, t) };
     let mut sum = IterSummary { iteration: t, ..Default::default() };
-    let model = Checkpoint::load(&run.model(t), cfg.runtime.dtype(), &cfg.runtime.device()?)?;
+    let model = cfg.runtime.load_dir(&run.model(t))?;
     let mut clock = Instant::now();
     let mut lap = |sum: &mut IterSummary, stage: &str| {
         sum.seconds.insert(stage.into(), clock.elapsed().as_secs_f64());

@@ -101,7 +101,7 @@ impl RunConfig {
                 };
                 if p == Profile::Smollm2Gpu {
                     c.name = "smol_gpu".into();
-                    c.runtime = engine::Runtime { device: engine::DeviceKind::Cuda, dtype: engine::Precision::Bf16 };
+                    c.runtime = engine::Runtime { device: engine::DeviceKind::Cuda, dtype: engine::Precision::Bf16, ..Default::default() };
                     c.data.ift = 3200;
                     c.data.eft_train = 1630;
                     c.data.eft_eval = 541;

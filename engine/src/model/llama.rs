@@ -10,6 +10,7 @@
 //! (fused kernels, KV cache) is in `fast.rs`.
 use super::rope::{self, Rope};
 use super::Config;
+use crate::ops::QuantKind;
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Init, Linear, VarBuilder};
 
@@ -170,6 +171,9 @@ pub struct Llama {
     pub(crate) lm_head: Tensor,
     pub(crate) rope: Rope,
     pub(crate) cfg: Config,
+    /// Decoding (on CPU) through weights quantized to this block format instead of f32
+    /// ([`Llama::pack`]); the training path always uses the f32 weights.
+    pub(crate) decode_quant: Option<QuantKind>,
 }
 
 impl Llama {
@@ -191,11 +195,20 @@ impl Llama {
             vb.pp("lm_head").get_with_hints((v, e), "weight", Init::Randn { mean: 0.0, stdev: INIT_STD })?
         };
         let rope = Rope::new(cfg, vb.dtype(), vb.device())?;
-        Ok(Self { embed_tokens, layers, norm, lm_head, rope, cfg: cfg.clone() })
+        Ok(Self { embed_tokens, layers, norm, lm_head, rope, cfg: cfg.clone(), decode_quant: None })
     }
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+    /// Decodes through weights quantized to `kind` (`None`: the f32 weights). Faster on CPU
+    /// where decoding is bound by memory traffic, and not the same numbers: see
+    /// [`crate::ops::QuantWeight`].
+    pub fn set_decode_quant(&mut self, kind: Option<QuantKind>) {
+        self.decode_quant = kind;
+    }
+    pub fn decode_quant(&self) -> Option<QuantKind> {
+        self.decode_quant
     }
     pub fn device(&self) -> &Device {
         self.embed_tokens.device()

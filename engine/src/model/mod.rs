@@ -5,7 +5,7 @@ mod llama;
 mod rope;
 
 pub use config::{Config, ModelType, RopeScaling, TokenIds};
-pub use fast::{step_inputs, KvCache, Packed, PANEL_ROWS};
+pub use fast::{step_inputs, KvCache, Packed, PANEL_ROWS, QUANT_ROWS};
 pub use llama::{Attention, Block, Llama, Mlp};
 pub use rope::{inv_freq, Rope};
 

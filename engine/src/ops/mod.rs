@@ -1,5 +1,6 @@
 //! Fused CPU kernels for the training path, each with its backward written by hand, and
-//! two inference-only kernels for decoding (panel matmuls, attention over the KV cache).
+//! inference-only kernels for decoding (panel matmuls, quantized matmuls, attention over the
+//! KV cache).
 //!
 //! Built from candle's basic ops, softmax, RMSNorm, RoPE, SwiGLU and the log-softmax
 //! gather each take several passes over memory forwards and more backwards (every
@@ -11,6 +12,7 @@
 //! Shapes: b batch, h heads, t queries, s keys, d head size, e hidden, v vocabulary, n rows.
 mod decode_attention;
 mod panels;
+mod quant;
 mod rmsnorm;
 mod rope;
 mod softmax;
@@ -19,6 +21,7 @@ mod xent;
 
 pub use decode_attention::{decode_attention, KvSource};
 pub use panels::PanelWeight;
+pub use quant::{QuantKind, QuantWeight};
 pub use rmsnorm::rms_norm;
 pub use rope::rope;
 pub use softmax::causal_softmax;

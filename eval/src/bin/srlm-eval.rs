@@ -24,6 +24,10 @@ struct Cli {
     /// Precision of those models (`bf16`, `f16` on CUDA only).
     #[arg(long, value_enum, default_value = "f32", global = true)]
     dtype: engine::Precision,
+    /// Decode those models on the CPU through weights quantized to these blocks (faster, not
+    /// the same numbers); unset: f32.
+    #[arg(long, value_enum, global = true)]
+    decode_weights: Option<engine::ops::QuantKind>,
 }
 
 #[derive(Subcommand)]
@@ -79,7 +83,7 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = engine::Runtime { device: cli.device, dtype: cli.dtype };
+    let rt = engine::Runtime { device: cli.device, dtype: cli.dtype, decode_weights: cli.decode_weights };
     match cli.cmd {
         Cmd::Run { name, runs_dir, overrides } => {
             let (run, s) = eval::run::evaluate_named(&runs_dir, &name, &overrides)?;
