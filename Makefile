@@ -120,6 +120,7 @@ check-ifeval-m0: smollm2 .venv/.ok build
 ## Speed against PyTorch, TRL and llama.cpp on this CPU; writes target/bench/summary.json (sets up
 ## .venv with torch and trl, .venv-llamacpp, and fetches SmolLM2's GGUF).
 bench: .venv/.ok smollm2 .venv-llamacpp/.ok
+	.venv/bin/python -c "import trl, gguf, accelerate" 2>/dev/null || .venv/bin/pip install -q trl==1.16.0 gguf accelerate
 	$(CARGO) build --release -p benchmarks
 	RAYON_NUM_THREADS=$${BENCH_THREADS:-1} .venv/bin/python benchmarks/run.py --threads $${BENCH_THREADS:-1}
 

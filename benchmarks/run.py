@@ -124,6 +124,25 @@ def torch_generate(m, b, prompt, new, repeats):
     return b * new * repeats / (time.perf_counter() - t0)
 
 
+def iteration(threads, add, large):
+    """One self-rewarding iteration (32 prompts x 4 candidates x 1 judgment, DPO for one epoch on
+    the 32 pairs), ours (`bench iteration`) against transformers + TRL (`iteration_peer.py`)."""
+    import sys
+    runs = [("13.1M", None, ["--judge-prompt", "prompts/judge_condensed.txt", *model_args(large)])]
+    if os.path.exists(SMOLLM2):
+        runs.append(("SmolLM2-135M", SMOLLM2, ["--model", SMOLLM2]))
+    for label, model, args in runs:
+        out = os.path.join("target", "bench", f"iteration_{label}")
+        o = ours("iteration", *args, "--instructions", INSTRUCTIONS, "--out", out, "--threads", str(threads))
+        peer_out = subprocess.run([sys.executable, "benchmarks/iteration_peer.py", model or os.path.join(out, "model"), out,
+                                   str(threads)], check=True, capture_output=True, text=True).stdout
+        p = json.loads(peer_out.strip().splitlines()[-1])
+        for stage in ("candidates", "judge", "dpo", "total"):
+            add(f"iteration {label}: {stage} (s)", "s", o[f"{stage}_s"], p[f"{stage}_s"], lower_is_better=True)
+        print(f"{'  judge prompt tokens (ours, peer); parsed':44} {o['mean_judge_prompt_tokens']:10.0f} "
+              f"{p['mean_judge_prompt_tokens']:10.0f}  {o['judgments_parsed']} / {p['judgments_parsed']} of {o['candidates']}")
+
+
 def smollm2_decode(threads, add, rows):
     """SmolLM2-135M's Q4_1 GGUF: ours (Q4_1 decode weights) against llama.cpp on the same file."""
     if not (os.path.exists(SMOLLM2) and os.path.exists(LLAMACPP_PY)):
@@ -154,6 +173,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--skip-iteration", action="store_true", help="leave out the whole-iteration rows (minutes)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     small = dict(hidden=256, layers=4, heads=4, intermediate=688, vocab=512)
@@ -161,7 +181,7 @@ def main():
     def add(name, unit, o, p, lower_is_better=False):
         ratio = p / o if lower_is_better else o / p  # > 1: we are better
         rows.append(dict(name=name, unit=unit, ours=o, peer=p, ratio=ratio))
-        print(f"{name:44} {o:10.0f} {p:10.0f}  x{ratio:.2f}", flush=True)
+        print(f"{name:44} {o:10.1f} {p:10.1f}  x{ratio:.2f}", flush=True)
     print(f"{'benchmark':44} {'ours':>10} {'pytorch':>10}  ratio   ({a.threads} thread(s), {platform.processor() or platform.machine()})")
     # The machine's matmul peak, both libraries; the best of the two is the yardstick.
     om = ours("matmul", "--n", "1024")["matmul_gflops"]
@@ -204,6 +224,8 @@ def main():
     add("DPO step 3.4M 8x2 rows t256 peak MiB (less=better)", "MiB", o["peak_growth_mib"], tmem, lower_is_better=True)
     add("DPO first step 3.4M 8x2 rows t256 (seconds)", "s", o["dpo_step_s"], tsec, lower_is_better=True)
     smollm2_decode(a.threads, add, rows)
+    if not a.skip_iteration:
+        iteration(a.threads, add, large)
     os.makedirs(os.path.dirname(SUMMARY) or ".", exist_ok=True)
     with open(SUMMARY, "w") as f:
         json.dump(rows, f, indent=1)

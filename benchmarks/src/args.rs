@@ -227,3 +227,48 @@ pub struct DecodeGguf {
     #[arg(long, default_value_t = 64)]
     pub max_new_tokens: usize,
 }
+
+#[derive(Args)]
+pub struct Iteration {
+    /// A `.gguf` file, checkpoint folder or hub id; unset: the random benchmark Llama of
+    /// `--hidden` etc., saved under `--out/model` for the peer.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub size: Model,
+    /// Context of the random model.
+    #[arg(long, default_value_t = 2048)]
+    pub context: usize,
+    /// Decode through quantized weights (CPU).
+    #[arg(long, value_enum)]
+    pub decode_weights: Option<engine::ops::QuantKind>,
+    /// AlpacaEval-style JSON with `instruction` fields: the first `--prompts` are the prompts.
+    #[arg(long)]
+    pub instructions: PathBuf,
+    #[arg(long, default_value_t = 32)]
+    pub prompts: usize,
+    /// Candidates per prompt.
+    #[arg(long, default_value_t = 4)]
+    pub candidates: usize,
+    /// Tokens per candidate (fixed).
+    #[arg(long, default_value_t = 64)]
+    pub max_new_tokens: usize,
+    /// Tokens per judgment (fixed).
+    #[arg(long, default_value_t = 64)]
+    pub judge_max_new_tokens: usize,
+    /// The judge prompt template (`{instruction}`, `{response}`).
+    #[arg(long, default_value = "prompts/judge_paper.txt")]
+    pub judge_prompt: PathBuf,
+    /// Rows per generation call (prompts × candidates, or judge prompts).
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Pairs per DPO step.
+    #[arg(long, default_value_t = 4)]
+    pub dpo_batch: usize,
+    /// Workers (one thread each), as the loop's `workers`.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Folder for the prompt ids, the random model and DPO's work.
+    #[arg(long)]
+    pub out: PathBuf,
+}

@@ -22,6 +22,7 @@ mod decode_gguf;
 mod dpo;
 mod dpo_trace;
 mod generate;
+mod iteration;
 mod judge;
 mod llamacpp;
 mod matmul;
@@ -64,6 +65,9 @@ enum Cmd {
     /// A real model's prefill and greedy decode tokens/s, f32 or through quantized weights
     /// (`--quant`), for `benchmarks/llamacpp_speed.py`'s comparison with llama.cpp.
     DecodeGguf(args::DecodeGguf),
+    /// One self-rewarding iteration through the trainer's stages (candidates, self-judging,
+    /// pairs, DPO), each timed, for `benchmarks/iteration_peer.py`'s transformers + TRL run.
+    Iteration(args::Iteration),
     /// Writes a random checkpoint, token ids and our logits for a transformers comparison.
     WriteCheckpoint(args::WriteCheckpoint),
     /// Our DPO for a few steps: token ids, reference log-probs, batches, per-step metrics and
@@ -81,6 +85,7 @@ fn main() -> Result<()> {
         Cmd::Dpo(a) => dpo::run(&a)?,
         Cmd::Matmul(a) => matmul::run(&a)?,
         Cmd::DecodeGguf(a) => decode_gguf::run(&a)?,
+        Cmd::Iteration(a) => iteration::run(&a)?,
         Cmd::Parity(a) => return parity::run(&a.model, &a.p.instructions, a.p.n, a.p.max_new_tokens, &a.p.out),
         Cmd::Llamacpp(a) => return llamacpp::run(&a.model, &a.python, &a.p.instructions, a.p.n, a.p.max_new_tokens, &a.p.out),
         Cmd::WriteCheckpoint(a) => return write_checkpoint::run(&a),

@@ -133,16 +133,6 @@ pub fn generate_with(
             params.max_new_tokens
         )));
     }
-    // Prefill, left-padded: (nb, l).
-    let mut ids = Vec::with_capacity(nb * l);
-    let mut ok = Vec::with_capacity(nb);
-    for p in prompts {
-        let pad = l - p.len();
-        ids.extend(std::iter::repeat(tok.pad_id).take(pad).chain(p.iter().copied()));
-        ok.push((0..l).map(|j| j >= pad).collect::<Vec<bool>>());
-    }
-    let ids = Tensor::from_vec(ids, (nb, l), dev)?;
-    let (pos, bias) = step_inputs(&vec![vec![]; nb], &vec![0; nb], &ok, dev, model.dtype())?;
     let mut cache = KvCache::with_capacity(model.config().num_hidden_layers, l + params.max_new_tokens);
     // On CPU few-row steps read the weights packed into panels (`Packed`); CUDA's matmul
     // takes the layers as they are.
@@ -150,7 +140,28 @@ pub fn generate_with(
     let forward = |ids: &Tensor, pos: &Tensor, bias: &Tensor, cache: &mut KvCache| {
         model.forward_packed(packed.as_ref(), ids, pos, bias, cache, false)
     };
+    // Prompts that all begin alike (a judge template's rubric) prefill their common prefix
+    // once, then each its own rest, left-padded after the prefix: (nb, l - shared).
+    let shared = shared_prefix(prompts);
+    if shared > 0 {
+        let ids = Tensor::new(&prompts[0][..shared], dev)?.unsqueeze(0)?;
+        let (pos, bias) = step_inputs(&[vec![]], &[0], &[vec![true; shared]], dev, model.dtype())?;
+        forward(&ids, &pos, &bias, &mut cache)?;
+        cache = cache.repeat_rows(nb)?;
+    }
+    let w = l - shared;
+    let mut ids = Vec::with_capacity(nb * w);
+    let mut ok = Vec::with_capacity(nb);
+    for p in prompts {
+        let pad = l - p.len();
+        ids.extend(std::iter::repeat(tok.pad_id).take(pad).chain(p[shared..].iter().copied()));
+        ok.push((0..w).map(|j| j >= pad).collect::<Vec<bool>>());
+    }
+    let ids = Tensor::from_vec(ids, (nb, w), dev)?;
+    let (pos, bias) = step_inputs(&vec![vec![true; shared]; nb], &vec![shared as u32; nb], &ok, dev, model.dtype())?;
     let logits = forward(&ids, &pos, &bias, &mut cache)?;
+    // Every row's keys: the shared prefix, then its own padding and tokens.
+    let ok: Vec<Vec<bool>> = ok.into_iter().map(|r| std::iter::repeat(true).take(shared).chain(r).collect()).collect();
     // The packed path's samples read their prompt's cache in place; the plain one copies it.
     let mut cache = match (n > 1, &packed) {
         (false, _) => cache,
@@ -209,6 +220,26 @@ pub fn generate_with(
             Ok(Generation { text, tokens, finish })
         })
         .collect()
+}
+
+/// Shortest common prefix worth prefilling once: below it the separate prefill costs more
+/// than it saves.
+const MIN_SHARED_PREFIX: usize = 32;
+
+/// Tokens every prompt begins with, when there are several prompts and at least
+/// [`MIN_SHARED_PREFIX`] of them; each prompt keeps at least one token of its own (the
+/// prefill's last position gives its first logits). 0: nothing shared.
+fn shared_prefix(prompts: &[Vec<u32>]) -> usize {
+    let Some((first, rest)) = prompts.split_first() else { return 0 };
+    if rest.is_empty() {
+        return 0;
+    }
+    let min_len = prompts.iter().map(|p| p.len()).min().unwrap_or(0);
+    let mut n = min_len.saturating_sub(1);
+    for p in rest {
+        n = n.min(first.iter().zip(p).take_while(|(a, b)| a == b).count());
+    }
+    if n >= MIN_SHARED_PREFIX { n } else { 0 }
 }
 
 fn hits_stop(tok: &Tokenizer, tokens: &[u32], stop: &[String]) -> Result<bool> {

@@ -162,3 +162,27 @@ fn sampling_is_seeded_batched_and_left_padded_correctly() -> anyhow::Result<()> 
     }
     Ok(())
 }
+
+/// Prompts with a long common beginning (a judge template's rubric) prefill it once and
+/// share it: every row samples what it samples alone (where nothing is shared), prompts of
+/// different lengths included.
+#[test]
+fn a_shared_prompt_prefix_samples_as_each_prompt_alone() -> anyhow::Result<()> {
+    let ck = tiny_model(16);
+    let tok = &ck.tokenizer;
+    let rubric = "Score it: a point if relevant, one if useful. ";
+    let prompts: Vec<Vec<u32>> = ["Sort", "Reverse the word apple3.", "Count the letters in banana and say how many."]
+        .iter()
+        .map(|t| tok.encode_prompt(&format!("{rubric}{t}")))
+        .collect::<engine::Result<_>>()?;
+    let common = prompts[0].iter().zip(&prompts[1]).take_while(|(a, b)| a == b).count();
+    assert!(common >= 32, "the prompts share {common} tokens");
+    let params = SampleParams { temperature: 1.0, top_p: 0.9, max_new_tokens: 10, stop: vec![] };
+    let together = generate(&ck.model, tok, &prompts, 2, &params, &[1, 2, 3, 4, 5, 6])?;
+    for (i, p) in prompts.iter().enumerate() {
+        let alone = generate(&ck.model, tok, std::slice::from_ref(p), 2, &params, &[2 * i as u64 + 1, 2 * i as u64 + 2])?;
+        assert_eq!(alone[0].tokens, together[2 * i].tokens, "prompt {i}, sample 0");
+        assert_eq!(alone[1].tokens, together[2 * i + 1].tokens, "prompt {i}, sample 1");
+    }
+    Ok(())
+}

@@ -181,6 +181,10 @@ pub const QUANT_ROWS: usize = 8;
 /// than candle's matmul at 4-8 rows, 1.9× at 16, 1.2× at 96, even from 128 rows on.
 pub const PANEL_ROWS: usize = 128;
 
+/// Most bytes of one prefill's attention scores at a time (glibc serves larger buffers from
+/// fresh pages; [`crate::alloc::keep_freed_memory`] keeps smaller ones for reuse).
+const ATTENTION_CHUNK_BYTES: usize = 16 << 20;
+
 /// `x: (b, t, in)` times a packed weight -> `(b, t, out)`: the quantized one for steps of at
 /// most [`QUANT_ROWS`] rows, the panels for at most [`PANEL_ROWS`]; `None` otherwise (the
 /// caller's plain matmul).
@@ -288,9 +292,24 @@ impl Llama {
                 }
                 None => {
                     let (k, v) = (a.repeat_kv(k)?, a.repeat_kv(v)?);
-                    let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
-                    let att = candle_nn::ops::softmax_last_dim(&att)?;
-                    att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, a.h * a.d))?
+                    let attend = |r: usize, n: usize| -> candle_core::Result<Tensor> {
+                        let (q, k, v) = (q.narrow(0, r, n)?, k.narrow(0, r, n)?, v.narrow(0, r, n)?);
+                        let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias.narrow(0, r, n)?)?;
+                        candle_nn::ops::softmax_last_dim(&att)?.matmul(&v)
+                    };
+                    // A few rows at a time, so that each score tensor `(rows, h, t, s + t)` stays
+                    // under ATTENTION_CHUNK_BYTES: larger buffers are fresh pages from the OS at every
+                    // allocation (page faults and zeroing were 15% of a judge prefill). Row by row the
+                    // same operations: the same numbers.
+                    let per_row = a.h * t * k.dim(2)? * 4;
+                    let rows = (ATTENTION_CHUNK_BYTES / per_row.max(1)).clamp(1, b);
+                    let y = if rows >= b {
+                        attend(0, b)?
+                    } else {
+                        let parts = (0..b).step_by(rows).map(|r| attend(r, rows.min(b - r))).collect::<candle_core::Result<Vec<_>>>()?;
+                        Tensor::cat(&parts, 0)?
+                    };
+                    y.transpose(1, 2)?.reshape((b, t, a.h * a.d))?
                 }
             };
             x = (x + linear(&y, &a.o_proj, p.map(|p| &p.o))?)?;
