@@ -30,6 +30,14 @@ def load(model):
         d, f = os.path.split(model)
         tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
         m = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, torch_dtype=torch.float32)
+        # The GGUF's weights arrive dequantized to f32, but the model stays marked as quantized,
+        # which the Trainer refuses to fine-tune: the same weights in a plain model.
+        cfg = m.config
+        if hasattr(cfg, "quantization_config"):
+            del cfg.quantization_config
+        plain = type(m)(cfg)
+        plain.load_state_dict(m.state_dict())
+        m = plain.float()
     else:
         tok = PreTrainedTokenizerFast(tokenizer_file=os.path.join(model, "tokenizer.json"))
         m = LlamaForCausalLM.from_pretrained(model, torch_dtype=torch.float32)
@@ -58,7 +66,8 @@ def sample(model, tok, prompts, n, new, batch):
 
 def chat(tok, text):
     if tok.chat_template:
-        return tok.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True, tokenize=True)
+        text = tok.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False)
+        return tok.encode(text, add_special_tokens=False)
     return tok.encode(text)
 
 

@@ -57,17 +57,7 @@ pub fn sample_token(logits: &[f32], params: &SampleParams, rng: &mut ChaCha8Rng)
     let total: f32 = probs.iter().map(|p| p.1).sum();
     probs.iter_mut().for_each(|p| p.1 /= total);
     if params.top_p < 1.0 {
-        probs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut cum = 0f32;
-        let mut keep = probs.len();
-        for (i, p) in probs.iter().enumerate() {
-            cum += p.1;
-            if cum >= params.top_p as f32 {
-                keep = i + 1;
-                break;
-            }
-        }
-        probs.truncate(keep);
+        nucleus(&mut probs, params.top_p as f32);
     }
     let mass: f32 = probs.iter().map(|p| p.1).sum();
     let mut u = rng.gen::<f32>() * mass;
@@ -78,6 +68,35 @@ pub fn sample_token(logits: &[f32], params: &SampleParams, rng: &mut ChaCha8Rng)
         u -= p;
     }
     probs.last().map(|p| p.0).unwrap_or(0)
+}
+
+/// Keeps the smallest set of most probable tokens whose mass reaches `top_p`, most probable
+/// first (ties by token id). The nucleus is usually a few dozen of a vocabulary of tens of
+/// thousands, so the most probable `k` are selected in linear time and only they are
+/// sorted, `k` growing until their mass reaches `top_p`: the same tokens, in the same order,
+/// as sorting the whole vocabulary.
+fn nucleus(probs: &mut Vec<(u32, f32)>, top_p: f32) {
+    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let mut k = 64;
+    loop {
+        if k < probs.len() {
+            probs.select_nth_unstable_by(k, order);
+        }
+        let head = k.min(probs.len());
+        probs[..head].sort_by(order);
+        let mut cum = 0f32;
+        for (i, p) in probs[..head].iter().enumerate() {
+            cum += p.1;
+            if cum >= top_p {
+                probs.truncate(i + 1);
+                return;
+            }
+        }
+        if head == probs.len() {
+            return;
+        }
+        k *= 8;
+    }
 }
 
 fn argmax(xs: &[f32]) -> u32 {
@@ -248,4 +267,46 @@ fn hits_stop(tok: &Tokenizer, tokens: &[u32], stop: &[String]) -> Result<bool> {
     let tail = &tokens[tokens.len().saturating_sub(longest + 2)..];
     let text = tok.decode(tail)?;
     Ok(stop.iter().any(|s| text.contains(s.as_str())))
+}
+
+#[cfg(test)]
+mod nucleus_tests {
+    use super::nucleus;
+
+    /// The whole vocabulary sorted, then cut: what `nucleus` must equal.
+    fn by_full_sort(mut probs: Vec<(u32, f32)>, top_p: f32) -> Vec<(u32, f32)> {
+        probs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut cum = 0f32;
+        for i in 0..probs.len() {
+            cum += probs[i].1;
+            if cum >= top_p {
+                probs.truncate(i + 1);
+                break;
+            }
+        }
+        probs
+    }
+
+    #[test]
+    fn nucleus_equals_sorting_the_whole_vocabulary() {
+        let mut s = 7u64;
+        for (v, peak) in [(50, 1.0f32), (5000, 30.0), (5000, 1.0), (49152, 8.0)] {
+            // peaked (small nucleus) and flat (nucleus past the first 64 and 512) distributions,
+            // with ties (values on a coarse grid)
+            let raw: Vec<f32> = (0..v)
+                .map(|_| {
+                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let u = (s >> 40) as f32 / (1u64 << 24) as f32;
+                    ((u * peak).exp() * 16.0).round() / 16.0
+                })
+                .collect();
+            let total: f32 = raw.iter().sum();
+            let probs: Vec<(u32, f32)> = raw.iter().enumerate().map(|(i, x)| (i as u32, x / total)).collect();
+            for top_p in [0.1f32, 0.5, 0.9, 0.999] {
+                let mut got = probs.clone();
+                nucleus(&mut got, top_p);
+                assert_eq!(got, by_full_sort(probs.clone(), top_p), "v {v} peak {peak} top_p {top_p}");
+            }
+        }
+    }
 }
