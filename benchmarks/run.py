@@ -22,14 +22,16 @@ def ours(*args):
 
 
 def model_args(m):
+    tied = ["--tied"] if m.get("tied") else []
     return ["--hidden", str(m["hidden"]), "--layers", str(m["layers"]), "--heads", str(m["heads"]),
-            "--intermediate", str(m["intermediate"]), "--vocab", str(m["vocab"])]
+            "--kv-heads", str(m.get("kv_heads", m["heads"])), "--intermediate", str(m["intermediate"]),
+            "--vocab", str(m["vocab"]), *tied]
 
 
 def torch_model(m):
     cfg = LlamaConfig(hidden_size=m["hidden"], num_hidden_layers=m["layers"], num_attention_heads=m["heads"],
-                      num_key_value_heads=m["heads"], intermediate_size=m["intermediate"], vocab_size=m["vocab"],
-                      max_position_embeddings=1024, tie_word_embeddings=False)
+                      num_key_value_heads=m.get("kv_heads", m["heads"]), intermediate_size=m["intermediate"],
+                      vocab_size=m["vocab"], max_position_embeddings=1024, tie_word_embeddings=bool(m.get("tied")))
     return LlamaForCausalLM(cfg).float()
 
 
@@ -203,6 +205,16 @@ def main():
         print(f"{'  model GFLOP/s (ours, pytorch, best matmul)':44} {o['train_tokens_per_s'] * f / 1e9:10.1f} "
               f"{tt * f / 1e9:10.1f}  of {best:.1f}: {o['train_tokens_per_s'] * f / 1e9 / best:.0%} vs {tt * f / 1e9 / best:.0%}",
               flush=True)
+    # SmolLM2-135M's shape (random weights): 30 layers, hidden 576, 9 heads / 3 key-value heads,
+    # tied 49,152-token embeddings. Fewer, shorter rows: PyTorch trains it at ~85 tokens/s here.
+    smol = dict(hidden=576, layers=30, heads=9, kv_heads=3, intermediate=1536, vocab=49152, tied=True)
+    o = ours("train", *model_args(smol), "--batch", "4", "--seq", "128", "--steps", "2")
+    tt, tf = torch_train(smol, 4, 128, 2)
+    add("train step SmolLM2-135M shape b4 t128 (tokens/s)", "tokens/s", o["train_tokens_per_s"], tt)
+    add("forward SmolLM2-135M shape b4 t128 (tokens/s)", "tokens/s", o["forward_tokens_per_s"], tf)
+    o = ours("dpo", *model_args(smol), "--pairs", "2", "--seq", "128")
+    tmem, tsec = in_subprocess(torch_dpo, smol, 2, 128)
+    add("DPO step SmolLM2 shape 2x2 rows t128 peak MiB (less=better)", "MiB", o["peak_growth_mib"], tmem, lower_is_better=True)
     for b in (1, 8):
         o = ours("generate", *model_args(small), "--batch", str(b), "--new-tokens", "128")
         add(f"sampled generation 3.4M batch {b} (tokens/s)", "tokens/s", o["generate_tokens_per_s"], torch_generate(small, b, 16, 128, 3))

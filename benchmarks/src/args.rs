@@ -16,6 +16,12 @@ pub struct Model {
     pub intermediate: usize,
     #[arg(long, default_value_t = 512)]
     pub vocab: usize,
+    /// Key/value heads (grouped-query attention); unset: `heads`.
+    #[arg(long)]
+    pub kv_heads: Option<usize>,
+    /// The output head is the embedding table (SmolLM2, Qwen2-0.5B).
+    #[arg(long)]
+    pub tied: bool,
 }
 
 #[derive(Args)]

@@ -12,7 +12,8 @@ pub fn tokenizer(vocab: usize) -> Result<Tokenizer> {
 /// A randomly initialised checkpoint (seed 0) of the given shape, with a 1024-token context.
 pub fn checkpoint(m: &Model) -> Result<Checkpoint> {
     let tok = tokenizer(m.vocab)?;
-    let cfg = Config::llama(m.vocab, m.hidden, m.intermediate, m.layers, m.heads, m.heads, 1024);
+    let mut cfg = Config::llama(m.vocab, m.hidden, m.intermediate, m.layers, m.heads, m.kv_heads.unwrap_or(m.heads), 1024);
+    cfg.tie_word_embeddings = m.tied;
     Ok(Checkpoint::init(&cfg, tok, 0, &engine::default_device())?)
 }
 

@@ -48,11 +48,20 @@ fn compare(ck: &mut Checkpoint, a: &DecodeGguf, path: &std::path::Path) -> Resul
     let prompts: Vec<Vec<u32>> = texts.iter().map(|t| ck.tokenizer.encode_prompt(t)).collect::<engine::Result<_>>()?;
     let params = SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: a.max_new_tokens, stop: vec![] };
     let seeds = vec![0; prompts.len()];
+    // One prompt at a time: decode steps of one row, which go through the quantized weights
+    // (steps of more than QUANT_ROWS rows use the f32 panels).
     let quant = ck.model.decode_quant();
+    let one_by_one = |ck: &Checkpoint| -> Result<Vec<engine::Generation>> {
+        let mut out = vec![];
+        for (p, s) in prompts.iter().zip(&seeds) {
+            out.extend(engine::generate(&ck.model, &ck.tokenizer, std::slice::from_ref(p), 1, &params, &[*s])?);
+        }
+        Ok(out)
+    };
     ck.model.set_decode_quant(None);
-    let plain = engine::generate(&ck.model, &ck.tokenizer, &prompts, 1, &params, &seeds)?;
+    let plain = one_by_one(ck)?;
     ck.model.set_decode_quant(quant);
-    let quantized = engine::generate(&ck.model, &ck.tokenizer, &prompts, 1, &params, &seeds)?;
+    let quantized = one_by_one(ck)?;
     let mut differing = vec![];
     for ((p, f), q) in prompts.iter().zip(&plain).zip(&quantized) {
         if f.tokens != q.tokens {

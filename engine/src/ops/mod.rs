@@ -13,6 +13,7 @@
 mod decode_attention;
 mod panels;
 mod quant;
+mod quant_dot;
 mod rmsnorm;
 mod rope;
 mod softmax;
