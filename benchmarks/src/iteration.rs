@@ -111,12 +111,14 @@ pub fn run(a: &Iteration) -> Result<Value> {
     };
     dpo::train_dpo(&mut policy, &spec)?;
     let dpo_s = t0.elapsed().as_secs_f64();
+    // Timed stages end here; the token count below is for the report only.
+    let total_s = t_all.elapsed().as_secs_f64();
     let judge_tokens: usize = judged.iter().flat_map(|j| j.responses.iter().map(move |r| (j, r))).map(|(j, r)| {
         let text = template.replace("{instruction}", &j.instruction).replace("{response}", r);
         ck.tokenizer.encode_prompt(&text).map(|x| x.len()).unwrap_or(0)
     }).sum();
     Ok(json!({
-        "candidates_s": candidates_s, "judge_s": judge_s, "dpo_s": dpo_s, "total_s": t_all.elapsed().as_secs_f64(),
+        "candidates_s": candidates_s, "judge_s": judge_s, "dpo_s": dpo_s, "total_s": total_s,
         "candidates": sets.len() * a.candidates, "judgments_parsed": parsed, "pairs": all.len(), "dpo_steps": steps,
         "mean_prompt_tokens": ids.iter().map(|x| x.len()).sum::<usize>() as f64 / ids.len().max(1) as f64,
         "mean_judge_prompt_tokens": judge_tokens as f64 / (sets.len() * a.candidates).max(1) as f64,

@@ -287,11 +287,12 @@ impl QuantWeight {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use candle_core::Device;
 
-    fn rand(n: usize, seed: u32) -> Vec<f32> {
+    /// Deterministic values in [-1, 1) (xorshift).
+    pub(in crate::ops) fn rand(n: usize, seed: u32) -> Vec<f32> {
         // xorshift, values in [-1, 1)
         let mut s = seed.max(1);
         (0..n)

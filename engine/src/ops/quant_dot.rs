@@ -214,17 +214,7 @@ mod tests {
     use crate::ops::quant::{Blocks, QuantKind, QuantWeight};
     use candle_core::{Device, Tensor};
 
-    fn rand(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.max(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s as f32 / u32::MAX as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::ops::quant::tests::rand;
 
     /// The AVX2 kernel and the portable one agree to the bit (same lanes, same order).
     #[test]
