@@ -218,7 +218,7 @@ impl Out {
 impl QuantWeight {
     fn matmul_rows(&self, x: &[f32], m: usize) -> Vec<f32> {
         let (n, k) = (self.n, self.k);
-        let a = quantize_rows(x, m, k);
+        let a = quantize_rows(x, m, k, matches!(self.blocks, Blocks::Q4_1(_)));
         let mut y = vec![0f32; m * n];
         let out = Out(y.as_mut_ptr());
         let run = |j0: usize| {
@@ -329,7 +329,7 @@ pub(super) mod tests {
                 let x = rand(m * k, 11);
                 let q = QuantWeight::quantize(&w, kind).unwrap();
                 let wd: Vec<f32> = q.dequantize().unwrap().flatten_all().unwrap().to_vec1().unwrap();
-                let a = quantize_rows(&x, m, k);
+                let a = quantize_rows(&x, m, k, false);
                 let y = q.matmul_rows(&x, m);
                 for i in 0..m {
                     for j in 0..n {
