@@ -209,6 +209,10 @@ pub struct DecodeGguf {
     /// Decode through weights quantized to this block format (unset: f32).
     #[arg(long, value_enum)]
     pub quant: Option<engine::ops::QuantKind>,
+    /// The output head's block format with `--quant` (the engine's default: q8_0, as
+    /// llama.cpp's files keep it).
+    #[arg(long, value_enum, default_value = "q8_0")]
+    pub head: engine::ops::QuantKind,
     /// Prompt length of the prefill measurement (one prompt).
     #[arg(long, default_value_t = 128)]
     pub prefill_tokens: usize,

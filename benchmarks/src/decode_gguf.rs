@@ -75,6 +75,7 @@ fn compare(ck: &mut Checkpoint, a: &DecodeGguf, path: &std::path::Path) -> Resul
 pub fn run(a: &DecodeGguf) -> Result<Value> {
     let mut ck = Checkpoint::load(&a.model, DType::F32, &Device::Cpu)?;
     ck.model.set_decode_quant(a.quant);
+    ck.model.set_decode_head(a.head);
     let v = ck.config().vocab_size;
     let t0 = Instant::now();
     let packed = ck.model.pack()?;
@@ -103,6 +104,7 @@ pub fn run(a: &DecodeGguf) -> Result<Value> {
     Ok(json!({
         "model": a.model.display().to_string(),
         "weights": a.quant.map_or("f32".to_string(), |q| q.to_string()),
+        "head": a.quant.map_or("f32".to_string(), |_| a.head.to_string()),
         "pack_s": pack_s,
         "prefill_tokens": a.prefill_tokens,
         "prefill_tokens_per_s": a.prefill_tokens as f64 / prefill,

@@ -229,7 +229,7 @@ impl Llama {
                 })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Packed { layers, lm_head: t(&self.lm_head)? })
+        Ok(Packed { layers, lm_head: DecodeWeight::new(&self.lm_head, self.decode_quant.map(|_| self.decode_head))? })
     }
 
     /// Inference step. `ids, positions: (b, t)` (u32); `bias: (b, 1, t, s + t)` additive
