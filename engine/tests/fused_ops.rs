@@ -89,6 +89,28 @@ fn causal_softmax_matches_scale_mask_softmax() {
 }
 
 #[test]
+fn causal_attention_matches_matmul_softmax_matmul() {
+    // Values in about [-2, 2] at scale 0.35: the probabilities are far from uniform.
+    for (t, s) in [(7, 7), (3, 9)] {
+        let (b, h, d) = (2, 3, 8);
+        let (q, k, v) = (randn(&[b, h, t, d], 11), randn(&[b, h, s, d], 12), randn(&[b, h, s, d], 13));
+        let scale = 0.35;
+        check(
+            "causal_attention",
+            &[q, k, v],
+            &[true, true, true],
+            |xs| engine::ops::causal_attention(&xs[0], &xs[1], &xs[2], scale),
+            |xs| {
+                let mask: Vec<f64> = (0..t).flat_map(|i| (0..s).map(move |j| if j > i + s - t { -1e30 } else { 0.0 })).collect();
+                let mask = Tensor::from_vec(mask, (t, s), &Device::Cpu)?;
+                let scores = (xs[0].matmul(&xs[1].t()?)? * scale)?.broadcast_add(&mask)?;
+                candle_nn::ops::softmax(&scores, D::Minus1)?.matmul(&xs[2])
+            },
+        );
+    }
+}
+
+#[test]
 fn rms_norm_matches_plain() {
     let x = randn(&[2, 5, 16], 2);
     let w = randn(&[16], 3);

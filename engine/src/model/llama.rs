@@ -90,14 +90,14 @@ impl Attention {
         let k = self.repeat_kv(k)?;
         let v = self.repeat_kv(v.contiguous()?)?;
         let scale = 1.0 / (self.d as f64).sqrt();
-        let att = match mask {
-            None => crate::ops::causal_softmax(&q.matmul(&k.t()?)?, scale)?, // (b, h, t, t)
+        let y = match mask {
+            // One op that keeps no (b, h, t, t) tensor for the backward pass.
+            None => crate::ops::causal_attention(&q, &k, &v, scale)?,
             Some(mask) => {
                 let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
-                candle_nn::ops::softmax(&att, D::Minus1)?
+                candle_nn::ops::softmax(&att, D::Minus1)?.matmul(&v)?
             }
-        };
-        let y = att.matmul(&v)?; // (b, h, t, d)
+        }; // (b, h, t, d)
         let y = y.transpose(1, 2)?.reshape((b, t, self.h * self.d))?;
         self.o_proj.forward(&y)
     }

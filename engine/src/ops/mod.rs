@@ -10,6 +10,7 @@
 //! and gradients against the plain ops (1e-4).
 //!
 //! Shapes: b batch, h heads, t queries, s keys, d head size, e hidden, v vocabulary, n rows.
+mod attention;
 mod decode_attention;
 mod panels;
 mod quant;
@@ -20,6 +21,7 @@ mod softmax;
 mod swiglu;
 mod xent;
 
+pub use attention::causal_attention;
 pub use decode_attention::{decode_attention, KvSource};
 pub use panels::PanelWeight;
 pub use quant::{QuantKind, QuantWeight};
