@@ -1,6 +1,7 @@
 //! AdamW with savable state (for exact resume) and gradient clipping by global norm.
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -46,20 +47,83 @@ impl AdamW {
     /// One update with the learning rate `lr`.
     pub fn step(&mut self, grads: &GradStore, lr: f64) -> candle_core::Result<()> {
         self.step += 1;
-        let p = &self.params;
-        let bc1 = 1.0 - p.beta1.powi(self.step as i32);
-        let bc2 = 1.0 - p.beta2.powi(self.step as i32);
-        for (i, (_, var)) in self.vars.iter().enumerate() {
-            let Some(g) = grads.get(var) else { continue };
-            let m = ((&self.m[i] * p.beta1)? + (g * (1.0 - p.beta1))?)?;
-            let v = ((&self.v[i] * p.beta2)? + (g.sqr()? * (1.0 - p.beta2))?)?;
-            let denom = ((&v / bc2)?.sqrt()? + p.eps)?;
-            let update = ((&m / bc1)? / denom)?;
-            let theta = ((var.as_tensor() * (1.0 - lr * p.weight_decay))? - (update * lr)?)?;
-            var.set(&theta)?;
-            self.m[i] = m;
-            self.v[i] = v;
+        for i in 0..self.vars.len() {
+            let Some(g) = grads.get(&self.vars[i].1) else { continue };
+            if crate::ops::fusable(g) && crate::ops::fusable(self.vars[i].1.as_tensor()) {
+                self.update_fused(i, g, lr)?;
+            } else {
+                self.update_plain(i, g, lr)?;
+            }
         }
+        Ok(())
+    }
+
+    /// Bias corrections `1 - β₁ᵗ`, `1 - β₂ᵗ` at the current step.
+    fn corrections(&self) -> (f64, f64) {
+        let p = &self.params;
+        (1.0 - p.beta1.powi(self.step as i32), 1.0 - p.beta2.powi(self.step as i32))
+    }
+
+    /// Variable `i`'s update with candle's tensor ops (any device or dtype): a dozen passes
+    /// over memory, each with its own new tensor.
+    fn update_plain(&mut self, i: usize, g: &Tensor, lr: f64) -> candle_core::Result<()> {
+        let (p, (bc1, bc2)) = (&self.params, self.corrections());
+        let var = &self.vars[i].1;
+        let m = ((&self.m[i] * p.beta1)? + (g * (1.0 - p.beta1))?)?;
+        let v = ((&self.v[i] * p.beta2)? + (g.sqr()? * (1.0 - p.beta2))?)?;
+        let denom = ((&v / bc2)?.sqrt()? + p.eps)?;
+        let update = ((&m / bc1)? / denom)?;
+        let theta = ((var.as_tensor() * (1.0 - lr * p.weight_decay))? - (update * lr)?)?;
+        var.set(&theta)?;
+        self.m[i] = m;
+        self.v[i] = v;
+        Ok(())
+    }
+
+    /// [`AdamW::update_plain`] in one pass on f32 CPU tensors, the same operations in the
+    /// same order (the same bits; tested), each scalar rounded to f32 as candle's ops round it.
+    fn update_fused(&mut self, i: usize, g: &Tensor, lr: f64) -> candle_core::Result<()> {
+        let (p, (bc1, bc2)) = (&self.params, self.corrections());
+        let f = |x: f64| x as f32;
+        let (b1, c1, b2, c2) = (f(p.beta1), f(1.0 - p.beta1), f(p.beta2), f(1.0 - p.beta2));
+        let (ib1, ib2, eps, decay, lr32) = (f(1.0 / bc1), f(1.0 / bc2), f(p.eps), f(1.0 - lr * p.weight_decay), f(lr));
+        let var = &self.vars[i].1;
+        let (w, g) = (var.as_tensor().contiguous()?, g.contiguous()?);
+        let n = w.elem_count();
+        let (mut mo, mut vo, mut wo) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        {
+            let ts = [&w, &g, &self.m[i], &self.v[i]];
+            let guards = ts.map(|t| t.storage_and_layout());
+            let [w, g, m, v] = [0, 1, 2, 3].map(|k| cpu_f32(&guards[k]));
+            let (w, g, m, v) = (w?, g?, m?, v?);
+            const CHUNK: usize = 1 << 16;
+            let out = (&mut mo.spare_capacity_mut()[..n], &mut vo.spare_capacity_mut()[..n], &mut wo.spare_capacity_mut()[..n]);
+            out.0.par_chunks_mut(CHUNK).zip(out.1.par_chunks_mut(CHUNK)).zip(out.2.par_chunks_mut(CHUNK)).enumerate().for_each(
+                |(c, ((mo, vo), wo))| {
+                    let o = c * CHUNK;
+                    for j in 0..mo.len() {
+                        let (gj, k) = (g[o + j], o + j);
+                        let mj = (m[k] * b1 + 0.0) + (gj * c1 + 0.0);
+                        let vj = (v[k] * b2 + 0.0) + ((gj * gj) * c2 + 0.0);
+                        let denom = (vj * ib2 + 0.0).sqrt() * 1.0 + eps;
+                        let update = (mj * ib1 + 0.0) / denom;
+                        mo[j].write(mj);
+                        vo[j].write(vj);
+                        wo[j].write((w[k] * decay + 0.0) - (update * lr32 + 0.0));
+                    }
+                },
+            );
+        }
+        // SAFETY: every element of the first n was written above.
+        unsafe {
+            mo.set_len(n);
+            vo.set_len(n);
+            wo.set_len(n);
+        }
+        let (shape, dev) = (w.shape().clone(), w.device().clone());
+        var.set(&Tensor::from_vec(wo, shape.clone(), &dev)?)?;
+        self.m[i] = Tensor::from_vec(mo, shape.clone(), &dev)?;
+        self.v[i] = Tensor::from_vec(vo, shape, &dev)?;
         Ok(())
     }
 
@@ -88,6 +152,14 @@ impl AdamW {
         }
         self.step = get("step")?.to_vec1::<u32>()?[0] as usize;
         Ok(())
+    }
+}
+
+/// The f32 data of a locked contiguous CPU tensor.
+fn cpu_f32<'a>(g: &'a (candle_core::StorageRef<'_>, &candle_core::Layout)) -> candle_core::Result<&'a [f32]> {
+    match &*g.0 {
+        candle_core::Storage::Cpu(c) => crate::ops::f32s(c, g.1, "adamw"),
+        _ => candle_core::bail!("adamw: expects CPU tensors"),
     }
 }
 
@@ -140,6 +212,29 @@ mod tests {
         let got = w.as_tensor().to_vec1::<f32>()?;
         assert!((got[0] - 0.698_911_2).abs() < 1e-5, "{got:?}");
         assert!((got[1] + 1.694_944_5).abs() < 1e-5, "{got:?}");
+        Ok(())
+    }
+
+    /// The one-pass update gives the tensor ops' bits, over steps with weight decay.
+    #[test]
+    fn fused_update_equals_tensor_ops() -> candle_core::Result<()> {
+        let init: Vec<f32> = (0..70_000).map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 300.0).collect();
+        let (a, b) = (Var::new(init.as_slice(), &Device::Cpu)?, Var::new(init.as_slice(), &Device::Cpu)?);
+        let params = AdamWParams { lr: 0.01, weight_decay: 0.1, ..Default::default() };
+        let mut fused = AdamW::new(&HashMap::from([("w".to_string(), a.clone())]), params.clone())?;
+        let mut plain = AdamW::new(&HashMap::from([("w".to_string(), b.clone())]), params)?;
+        for _ in 0..3 {
+            // d/dw Σ sin(w)·w: gradients of both signs and many sizes
+            let (ga, gb) = ((a.as_tensor().sin()? * a.as_tensor())?.sum_all()?.backward()?, (b.as_tensor().sin()? * b.as_tensor())?.sum_all()?.backward()?);
+            fused.step(&ga, 0.01)?;
+            plain.step += 1;
+            plain.update_plain(0, gb.get(&b).unwrap(), 0.01)?;
+        }
+        let bits = |t: &Tensor| t.to_vec1::<f32>().map(|v| v.into_iter().map(f32::to_bits).collect::<Vec<_>>());
+        assert_eq!(bits(a.as_tensor())?, bits(b.as_tensor())?, "weights");
+        assert_eq!(bits(&fused.m[0])?, bits(&plain.m[0])?, "first moments");
+        assert_eq!(bits(&fused.v[0])?, bits(&plain.v[0])?, "second moments");
+        assert_ne!(bits(a.as_tensor())?, init.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
         Ok(())
     }
 
