@@ -30,6 +30,13 @@ fn item_seed(seed: u64, instruction: &str, response: &str, k: usize) -> u64 {
     h.wrapping_add(k as u64 * 0x9e3779b97f4a7c15)
 }
 
+/// Item indices ordered by the length of instruction and response (ties in order).
+fn by_length(items: &[(String, String)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| items[i].0.len() + items[i].1.len());
+    order
+}
+
 impl LlmJudge<'_> {
     fn judge_chunk(&self, items: &[(String, String)]) -> crate::Result<Vec<Result<Judgment, JudgeFailure>>> {
         let tok = &self.model.tokenizer;
@@ -76,7 +83,31 @@ impl Judge for LlmJudge<'_> {
         self.name.clone()
     }
 
+    /// Batches items of similar length together (a batch is padded to its longest prompt;
+    /// seeds follow each item's text, so the results are those of any other batching) and
+    /// returns the results in the items' order.
     fn judge(&mut self, items: &[(String, String)]) -> Vec<Result<Judgment, JudgeFailure>> {
-        super::in_chunks(items, self.batch_size, |c| self.judge_chunk(c))
+        let order = by_length(items);
+        let sorted: Vec<(String, String)> = order.iter().map(|&i| items[i].clone()).collect();
+        let results = super::in_chunks(&sorted, self.batch_size, |c| self.judge_chunk(c));
+        let mut out: Vec<Option<Result<Judgment, JudgeFailure>>> = (0..items.len()).map(|_| None).collect();
+        for (&i, r) in order.iter().zip(results) {
+            out[i] = Some(r);
+        }
+        out.into_iter().map(|r| r.expect("every item judged once")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_length;
+
+    #[test]
+    fn items_are_ordered_by_length_ties_kept_in_order() {
+        let items: Vec<(String, String)> = [("abc", "de"), ("a", "b"), ("abcd", "e"), ("", "ab"), ("xyz", "")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(by_length(&items), vec![1, 3, 4, 0, 2]);
     }
 }
