@@ -126,12 +126,13 @@ fn dot_portable<const R: usize>(w: Weights, a: &QRows, nb: usize, rows: [usize; 
                     let two = b + 1 < nb;
                     for l in 0..8 {
                         let (bb, j) = if two { (b + l / 4, l % 4) } else { (b, l) };
-                        let elems: Vec<usize> = if two { (4 * j..4 * j + 4).chain(16 + 4 * j..16 + 4 * j + 4).collect() } else { (4 * j..4 * j + 4).collect() };
                         let ab = i * nb + bb;
-                        let sum: i32 = elems.iter().map(|&e| {
+                        let halves: &[usize] = if two { &[0, 16] } else { &[0] };
+                        let mut sum = 0i32;
+                        for e in halves.iter().flat_map(|h| h + 4 * j..h + 4 * j + 4) {
                             let q = if e < 16 { bs[bb].qs[e] & 15 } else { bs[bb].qs[e - 16] >> 4 };
-                            q as i32 * a.qs[pair_offset(ab, e, nb)] as i32
-                        }).sum();
+                            sum += q as i32 * a.qs[pair_offset(ab, e, nb)] as i32;
+                        }
                         acc[l] = (f32_of(bs[bb].d) * a.d[ab]).mul_add(sum as f32, acc[l]);
                     }
                     for bb in b..b + if two { 2 } else { 1 } {
