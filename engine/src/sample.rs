@@ -166,7 +166,8 @@ pub fn generate_with(
         let ids = Tensor::new(&prompts[0][..shared], dev)?.unsqueeze(0)?;
         let (pos, bias) = step_inputs(&[vec![]], &[0], &[vec![true; shared]], dev, model.dtype())?;
         forward(&ids, &pos, &bias, &mut cache)?;
-        cache = cache.repeat_rows(nb)?;
+        // The packed path reads the prefix in place; the plain one gets copies.
+        cache = if packed.is_some() { cache.share_rows(nb)? } else { cache.repeat_rows(nb)? };
     }
     let w = l - shared;
     let mut ids = Vec::with_capacity(nb * w);

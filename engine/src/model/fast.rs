@@ -14,19 +14,20 @@ use candle_nn::Linear;
 /// whole cache: O(s) per step); [`KvCache::with_capacity`] allocates `(b, k, cap, d)`
 /// buffers at the first step and writes each step in place, handing attention a view
 /// of the first `s` positions (no copy). Sampling knows `prompt + max_new_tokens` and
-/// uses the second. Samples of one prompt either copy its cache ([`KvCache::repeat_rows`])
-/// or read it in place ([`KvCache::share_rows`], the packed path).
+/// uses the second. Rows that begin alike either copy the common part
+/// ([`KvCache::repeat_rows`]) or read it in place ([`KvCache::share_rows`], the packed
+/// path): a judge template's rubric once for all its prompts, a prompt once for its samples.
 #[derive(Debug, Default)]
 pub struct KvCache {
     layers: Vec<Option<Layer>>,
     /// Positions per buffer; 0 = grow by concatenation.
     capacity: usize,
-    /// Positions every `rows_per` consecutive rows share, before their own in `layers`
-    /// ([`KvCache::share_rows`]).
-    prefix: Option<Prefix>,
+    /// Positions read in place by groups of consecutive rows, before the rows' own in
+    /// `layers`, outermost first ([`KvCache::share_rows`]).
+    prefix: Vec<Prefix>,
 }
 
-/// A prompt's keys and values `(b / rows_per, k, len, d)` per layer, read by `rows_per` rows.
+/// Keys and values `(b / rows_per, k, len, d)` per layer, each row read by `rows_per` rows.
 #[derive(Debug)]
 struct Prefix {
     layers: Vec<(Tensor, Tensor)>,
@@ -44,7 +45,7 @@ struct Layer {
 
 impl KvCache {
     pub fn new(num_layers: usize) -> Self {
-        Self { layers: (0..num_layers).map(|_| None).collect(), capacity: 0, prefix: None }
+        Self { layers: (0..num_layers).map(|_| None).collect(), capacity: 0, prefix: Vec::new() }
     }
     /// A cache of `capacity` positions per row, written in place.
     pub fn with_capacity(num_layers: usize, capacity: usize) -> Self {
@@ -56,7 +57,7 @@ impl KvCache {
             Some(Some(l)) => l.len,
             _ => 0,
         };
-        own + self.prefix.as_ref().map_or(0, |p| p.len)
+        own + self.prefix.iter().map(|p| p.len).sum::<usize>()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -89,13 +90,15 @@ impl KvCache {
     }
     /// Makes every row the shared prefix of `n` rows (`(b, ..) -> (b*n, ..)`, row-major)
     /// without copying it: the new rows' own positions go to fresh buffers (the rest of the
-    /// capacity), and attention reads the prefix once per prompt instead of once per sample.
-    /// Only [`Llama::forward_packed`]'s one-token steps (f32, CPU) read such a cache.
+    /// capacity), and attention reads the prefix once per group instead of once per row.
+    /// May be applied again (a rubric shared by prompts, then each prompt by its samples).
+    /// [`Llama::forward_packed`]'s one-token steps (f32, CPU) read it in place; steps of
+    /// several tokens, and the plain path, copy the shared positions out per layer.
     pub fn share_rows(self, n: usize) -> candle_core::Result<Self> {
-        if self.prefix.is_some() {
-            candle_core::bail!("KV cache rows are already shared");
-        }
-        let len = self.len();
+        let own = match self.layers.first() {
+            Some(Some(l)) => l.len,
+            _ => 0,
+        };
         let layers = self
             .layers
             .into_iter()
@@ -104,17 +107,42 @@ impl KvCache {
                 None => candle_core::bail!("share_rows needs every layer filled"),
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
-        let capacity = if self.capacity == 0 { 0 } else { self.capacity - len };
-        Ok(Self { layers: (0..layers.len()).map(|_| None).collect(), capacity, prefix: Some(Prefix { layers, rows_per: n, len }) })
+        let capacity = if self.capacity == 0 { 0 } else { self.capacity - own };
+        let mut prefix = self.prefix;
+        for p in &mut prefix {
+            p.rows_per *= n;
+        }
+        prefix.push(Prefix { layers, rows_per: n, len: own });
+        Ok(Self { layers: (0..prefix[0].layers.len()).map(|_| None).collect(), capacity, prefix })
     }
-    /// Layer `i`'s shared keys and values, and how many rows share each.
-    fn shared(&self, i: usize) -> Option<(&Tensor, &Tensor, usize)> {
-        self.prefix.as_ref().map(|p| (&p.layers[i].0, &p.layers[i].1, p.rows_per))
+    /// Layer `i`'s shared keys and values, outermost first, and how many rows share each row.
+    fn shared(&self, i: usize) -> impl Iterator<Item = (&Tensor, &Tensor, usize)> {
+        self.prefix.iter().map(move |p| (&p.layers[i].0, &p.layers[i].1, p.rows_per))
+    }
+    /// Layer `i`'s keys and values for every row, shared positions first: `(k, v)` of
+    /// `(b, k, s, d)`, copying the shared ones out (for a step of several tokens).
+    fn full(&self, i: usize, k: Tensor, v: Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        if self.prefix.is_empty() {
+            return Ok((k, v));
+        }
+        let b = k.dim(0)?;
+        let spread = |x: &Tensor, n: usize| -> candle_core::Result<Tensor> {
+            let (r, kh, s, d) = x.dims4()?;
+            x.unsqueeze(1)?.broadcast_as((r, n, kh, s, d))?.reshape((b, kh, s, d))
+        };
+        let (mut ks, mut vs) = (vec![], vec![]);
+        for (pk, pv, n) in self.shared(i) {
+            ks.push(spread(pk, n)?);
+            vs.push(spread(pv, n)?);
+        }
+        ks.push(k);
+        vs.push(v);
+        Ok((Tensor::cat(&ks, 2)?, Tensor::cat(&vs, 2)?))
     }
     /// Repeats every row `n` times along the batch (`(b, ..) -> (b*n, ..)`, row-major),
     /// so a prompt prefilled once serves `n` samples. The copy owns new buffers.
     pub fn repeat_rows(&self, n: usize) -> candle_core::Result<Self> {
-        if self.prefix.is_some() {
+        if !self.prefix.is_empty() {
             candle_core::bail!("repeat_rows on a cache whose rows are shared");
         }
         let rep = |x: &Tensor| -> candle_core::Result<Tensor> {
@@ -126,7 +154,7 @@ impl KvCache {
             .iter()
             .map(|l| l.as_ref().map(|l| Ok::<_, candle_core::Error>(Layer { k: rep(&l.k)?, v: rep(&l.v)?, len: l.len })).transpose())
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Self { layers, capacity: self.capacity, prefix: None })
+        Ok(Self { layers, capacity: self.capacity, prefix: Vec::new() })
     }
 }
 
@@ -261,7 +289,11 @@ impl Llama {
         let (b, t) = ids.dims2()?;
         let (cos, sin) = self.rope.tables(positions)?;
         let eps = self.cfg.rms_norm_eps as f32;
-        let mut x = embed(&self.embed_tokens, ids)?;
+        // Inference: every step detaches from the weights (candle variables), so that the
+        // result does not hold the graph of every intermediate of every layer (a judge
+        // prefill's attention scores and MLP activations would all live until the logits
+        // are dropped: gigabytes, each freshly paged in).
+        let mut x = embed(&self.embed_tokens, ids)?.detach();
         // The packed path's one-token steps use the fused attention over the cache, which
         // takes the bias `(b, 1, 1, s)` as a flat `(b, s)`.
         let one_query_bias = match packed {
@@ -275,47 +307,26 @@ impl Llama {
             let (q, k, v) = a.qkv_by(&hn, |x, lin, j| linear(x, lin, p.map(|p| [&p.q, &p.k, &p.v][j])))?;
             let q = rope::apply_fast(&q, &cos, &sin)?;
             let k = rope::apply_fast(&k, &cos, &sin)?;
-            let (k, v) = cache.append(i, k, v.contiguous()?)?;
+            let (k, v) = cache.append(i, k.detach(), v.contiguous()?.detach())?;
             let scale = 1.0 / (a.d as f64).sqrt();
             let y = match &one_query_bias {
                 // (b, h, 1, d) -> (b, 1, h·d): a plain reshape, t being 1
                 Some(bias) => {
-                    let own = KvSource { k: &k, v: &v, rows_per: 1 };
-                    let y = match cache.shared(i) {
-                        Some((pk, pv, n)) => decode_attention(&q, &[KvSource { k: pk, v: pv, rows_per: n }, own], bias, scale as f32)?,
-                        None => decode_attention(&q, &[own], bias, scale as f32)?,
-                    };
-                    y.reshape((b, t, a.h * a.d))?
-                }
-                None if cache.shared(i).is_some() => {
-                    candle_core::bail!("a KV cache with shared rows is read by forward_packed's one-token f32 CPU steps only")
+                    let mut sources: Vec<KvSource> = cache.shared(i).map(|(k, v, rows_per)| KvSource { k, v, rows_per }).collect();
+                    sources.push(KvSource { k: &k, v: &v, rows_per: 1 });
+                    decode_attention(&q, &sources, bias, scale as f32)?.reshape((b, t, a.h * a.d))?
                 }
                 None => {
-                    let (k, v) = (a.repeat_kv(k)?, a.repeat_kv(v)?);
-                    let attend = |r: usize, n: usize| -> candle_core::Result<Tensor> {
-                        let (q, k, v) = (q.narrow(0, r, n)?, k.narrow(0, r, n)?, v.narrow(0, r, n)?);
-                        let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias.narrow(0, r, n)?)?;
-                        candle_nn::ops::softmax_last_dim(&att)?.matmul(&v)
-                    };
-                    // A few rows at a time, so that each score tensor `(rows, h, t, s + t)` stays
-                    // under ATTENTION_CHUNK_BYTES: larger buffers are fresh pages from the OS at every
-                    // allocation (page faults and zeroing were 15% of a judge prefill). Row by row the
-                    // same operations: the same numbers.
-                    let per_row = a.h * t * k.dim(2)? * 4;
-                    let rows = (ATTENTION_CHUNK_BYTES / per_row.max(1)).clamp(1, b);
-                    let y = if rows >= b {
-                        attend(0, b)?
-                    } else {
-                        let parts = (0..b).step_by(rows).map(|r| attend(r, rows.min(b - r))).collect::<candle_core::Result<Vec<_>>>()?;
-                        Tensor::cat(&parts, 0)?
-                    };
-                    y.transpose(1, 2)?.reshape((b, t, a.h * a.d))?
+                    let (k, v) = cache.full(i, k, v)?;
+                    prefill_attention(&q, &k, &v, bias, scale)?.reshape((b, t, a.h * a.d))?
                 }
             };
             x = (x + linear(&y, &a.o_proj, p.map(|p| &p.o))?)?;
             let hn = candle_nn::ops::rms_norm(&x, &layer.post_attention_layernorm, eps)?;
-            let mlp = layer.mlp.forward_by(&hn, |x, lin, j| linear(x, lin, p.map(|p| [&p.gate, &p.up, &p.down][j])))?;
-            x = (&x + mlp)?;
+            let mlp = mlp_in_chunks(&hn, self.cfg.intermediate_size, |x| {
+                layer.mlp.forward_by(x, |x, lin, j| linear(x, lin, p.map(|p| [&p.gate, &p.up, &p.down][j])))
+            })?;
+            x = (&x + mlp)?.detach();
         }
         let x = if all_logits { x } else { x.narrow(1, t - 1, 1)? };
         let x = candle_nn::ops::rms_norm(&x.contiguous()?, &self.norm, eps)?;
@@ -324,11 +335,54 @@ impl Llama {
             None => project(&x, &self.lm_head)?,
         };
         if all_logits {
-            Ok(logits)
+            Ok(logits.detach())
         } else {
-            logits.squeeze(1)
+            Ok(logits.squeeze(1)?.detach())
         }
     }
+}
+
+/// `mlp` over `x: (b, t, e)` a few hundred positions at a time when its `(b·t, i)`
+/// intermediates would pass [`ATTENTION_CHUNK_BYTES`] (a long prefill), for the same
+/// reason as the attention's chunks; one call otherwise.
+fn mlp_in_chunks(x: &Tensor, i: usize, mlp: impl Fn(&Tensor) -> candle_core::Result<Tensor>) -> candle_core::Result<Tensor> {
+    let (b, t, e) = x.dims3()?;
+    let rows = (ATTENTION_CHUNK_BYTES / (i * 4).max(1)).max(1);
+    if b * t <= rows {
+        return mlp(x);
+    }
+    let flat = x.reshape((1, b * t, e))?;
+    let parts = (0..b * t).step_by(rows).map(|r| mlp(&flat.narrow(1, r, rows.min(b * t - r))?)).collect::<candle_core::Result<Vec<_>>>()?;
+    Tensor::cat(&parts, 1)?.reshape((b, t, ()))
+}
+
+/// `softmax(q kᵀ · scale + bias) v` for several new tokens per row: `q: (b, h, t, d)`,
+/// `k, v: (b, k, s, d)`, `bias: (b, 1, t, s)` -> `(b, t, h, d)`. Query heads are grouped
+/// under their key/value head (`(b, k, g·t, d)`, a reshape) instead of repeating the keys
+/// `g` times. A few rows at a time, so that each score tensor `(rows, h, t, s)` stays under
+/// [`ATTENTION_CHUNK_BYTES`]: larger buffers are fresh pages from the OS at every allocation
+/// (page faults and zeroing were 15% of a judge prefill).
+fn prefill_attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, scale: f64) -> candle_core::Result<Tensor> {
+    let (b, h, t, d) = q.dims4()?;
+    let (kh, s) = (k.dim(1)?, k.dim(2)?);
+    let g = h / kh;
+    let q = q.contiguous()?.reshape((b, kh, g * t, d))?;
+    let (k, v) = (k.contiguous()?, v.contiguous()?);
+    let attend = |r: usize, n: usize| -> candle_core::Result<Tensor> {
+        let (q, k, v) = (q.narrow(0, r, n)?, k.narrow(0, r, n)?, v.narrow(0, r, n)?);
+        let att = (q.matmul(&k.t()?)? * scale)?.reshape((n, kh, g, t, s))?;
+        let att = att.broadcast_add(&bias.narrow(0, r, n)?.unsqueeze(1)?)?;
+        let att = candle_nn::ops::softmax_last_dim(&att)?.reshape((n, kh, g * t, s))?;
+        att.matmul(&v)
+    };
+    let rows = (ATTENTION_CHUNK_BYTES / (h * t * s * 4).max(1)).clamp(1, b);
+    let y = if rows >= b {
+        attend(0, b)?
+    } else {
+        let parts = (0..b).step_by(rows).map(|r| attend(r, rows.min(b - r))).collect::<candle_core::Result<Vec<_>>>()?;
+        Tensor::cat(&parts, 0)?
+    };
+    y.reshape((b, h, t, d))?.transpose(1, 2)
 }
 
 /// Builds positions `(b, t)` and the additive bias `(b, 1, t, s + t)` for `t` new tokens

@@ -208,7 +208,26 @@ impl Head<'_> {
         let q = &self.q[..D];
         let mut j = 0;
         for seg in self.segs {
-            for i in 0..seg.s {
+            // Four keys at a time: four independent sums in flight instead of one chain of
+            // dependent adds per key (each score summed in the same order as one at a time).
+            let mut i = 0;
+            while i + 4 <= seg.s {
+                let ks = [seg.key(i, D), seg.key(i + 1, D), seg.key(i + 2, D), seg.key(i + 3, D)];
+                let mut acc = [[0f32; 8]; 4];
+                for c in 0..D / 8 {
+                    for (a, k) in acc.iter_mut().zip(&ks) {
+                        for l in 0..8 {
+                            a[l] += q[c * 8 + l] * k[c * 8 + l];
+                        }
+                    }
+                }
+                for (o, a) in p[j..j + 4].iter_mut().zip(&acc) {
+                    *o = a.iter().sum::<f32>();
+                }
+                i += 4;
+                j += 4;
+            }
+            for i in i..seg.s {
                 let k = seg.key(i, D);
                 let mut acc = [0f32; 8];
                 for c in 0..D / 8 {
