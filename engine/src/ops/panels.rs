@@ -63,37 +63,50 @@ impl CustomOp1 for PanelWeight {
     }
 }
 
+/// Bytes of panels that every block of rows reads in turn while they stay in the core's
+/// L2 cache (512 KiB on the AMD EPYC measured; most x86 cores have at least 256 KiB).
+const GROUP_BYTES: usize = 160 << 10;
+
 /// `x (m, k)` row-major times the panels of a `(k, n)` matrix -> `(m, n)` row-major.
+///
+/// The panels go in groups of about [`GROUP_BYTES`], and every block of rows reads a group
+/// before the next is loaded: at 32 rows the weights stream from memory once per step, not
+/// once per block of 6 rows. Each output is summed over `k` in the same order either way.
 fn matmul(x: &[f32], m: usize, k: usize, w: &[f32], n: usize) -> Vec<f32> {
     let mut y = vec![0f32; m * n];
-    let mut r0 = 0;
-    while r0 < m {
-        let mr = (m - r0).min(6);
-        let (xs, ys) = (&x[r0 * k..(r0 + mr) * k], &mut y[r0 * n..(r0 + mr) * n]);
-        // Fewer rows, more panels at once: every block keeps ≥ 5 independent
-        // accumulator chains (FMA latency) within the 16 vector registers.
-        match mr {
-            6 => rows::<6, 2>(xs, k, w, ys, n),
-            5 => rows::<5, 2>(xs, k, w, ys, n),
-            4 => rows::<4, 2>(xs, k, w, ys, n),
-            3 => rows::<3, 4>(xs, k, w, ys, n),
-            2 => rows::<2, 4>(xs, k, w, ys, n),
-            _ => rows::<1, 8>(xs, k, w, ys, n),
+    let panels = n.div_ceil(NR);
+    // A multiple of 8 panels, so that every block's panels-at-a-time divides it.
+    let group = ((GROUP_BYTES / (k * NR * 4).max(1)) / 8 * 8).max(8);
+    for p0 in (0..panels).step_by(group) {
+        let p1 = (p0 + group).min(panels);
+        let mut r0 = 0;
+        while r0 < m {
+            let mr = (m - r0).min(6);
+            let (xs, ys) = (&x[r0 * k..(r0 + mr) * k], &mut y[r0 * n..(r0 + mr) * n]);
+            // Fewer rows, more panels at once: every block keeps ≥ 5 independent
+            // accumulator chains (FMA latency) within the 16 vector registers.
+            match mr {
+                6 => rows::<6, 2>(xs, k, w, ys, n, p0..p1),
+                5 => rows::<5, 2>(xs, k, w, ys, n, p0..p1),
+                4 => rows::<4, 2>(xs, k, w, ys, n, p0..p1),
+                3 => rows::<3, 4>(xs, k, w, ys, n, p0..p1),
+                2 => rows::<2, 4>(xs, k, w, ys, n, p0..p1),
+                _ => rows::<1, 8>(xs, k, w, ys, n, p0..p1),
+            }
+            r0 += mr;
         }
-        r0 += mr;
     }
     y
 }
 
-/// `MR` rows against every panel, `NP` panels at a time (then one at a time at the end).
-fn rows<const MR: usize, const NP: usize>(x: &[f32], k: usize, w: &[f32], y: &mut [f32], n: usize) {
-    let panels = n.div_ceil(NR);
-    let mut j = 0;
-    while j + NP <= panels {
+/// `MR` rows against the panels in `range`, `NP` panels at a time (then one at a time at the end).
+fn rows<const MR: usize, const NP: usize>(x: &[f32], k: usize, w: &[f32], y: &mut [f32], n: usize, range: std::ops::Range<usize>) {
+    let mut j = range.start;
+    while j + NP <= range.end {
         block::<MR, NP>(x, k, &w[j * k * NR..(j + NP) * k * NR], y, n, j * NR);
         j += NP;
     }
-    while j < panels {
+    while j < range.end {
         block::<MR, 1>(x, k, &w[j * k * NR..(j + 1) * k * NR], y, n, j * NR);
         j += 1;
     }
@@ -173,7 +186,13 @@ mod tests {
     /// second block), `n` not a multiple of 8 and not of `8·NP`.
     #[test]
     fn equals_the_plain_product() {
-        let (k, n) = (37, 45);
+        // A panel is k·8·4 bytes: k 37 gives one group (6 panels), k 1200 groups of 8 (46 panels).
+        for (k, n) in [(37, 45), (1200, 45 * 8 + 3)] {
+            product_check(k, n);
+        }
+    }
+
+    fn product_check(k: usize, n: usize) {
         let w: Vec<f32> = (0..n * k).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
         let wt = Tensor::from_vec(w.clone(), (n, k), &candle_core::Device::Cpu).unwrap();
         let pw = PanelWeight::from_out_in(&wt).unwrap();
