@@ -53,11 +53,14 @@ impl KvCache {
     }
     /// Number of cached positions `s` (shared ones included).
     pub fn len(&self) -> usize {
-        let own = match self.layers.first() {
+        self.own_len() + self.prefix.iter().map(|p| p.len).sum::<usize>()
+    }
+    /// Positions in the rows' own buffers (after the shared ones).
+    fn own_len(&self) -> usize {
+        match self.layers.first() {
             Some(Some(l)) => l.len,
             _ => 0,
-        };
-        own + self.prefix.iter().map(|p| p.len).sum::<usize>()
+        }
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -95,10 +98,7 @@ impl KvCache {
     /// [`Llama::forward_packed`]'s one-token steps (f32, CPU) read it in place; steps of
     /// several tokens, and the plain path, copy the shared positions out per layer.
     pub fn share_rows(self, n: usize) -> candle_core::Result<Self> {
-        let own = match self.layers.first() {
-            Some(Some(l)) => l.len,
-            _ => 0,
-        };
+        let own = self.own_len();
         let layers = self
             .layers
             .into_iter()

@@ -228,14 +228,7 @@ impl Head<'_> {
                 j += 4;
             }
             for i in i..seg.s {
-                let k = seg.key(i, D);
-                let mut acc = [0f32; 8];
-                for c in 0..D / 8 {
-                    for l in 0..8 {
-                        acc[l] += q[c * 8 + l] * k[c * 8 + l];
-                    }
-                }
-                p[j] = acc.iter().sum::<f32>();
+                p[j] = dot_fixed::<D>(q, seg.key(i, D));
                 j += 1;
             }
         }
@@ -254,6 +247,18 @@ impl Head<'_> {
         }
         y[..D].copy_from_slice(&acc);
     }
+}
+
+/// [`dot`] of `D` (a multiple of 8) values, unrolled: the same lanes, the same sum.
+#[inline(always)]
+fn dot_fixed<const D: usize>(q: &[f32], k: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    for c in 0..D / 8 {
+        for l in 0..8 {
+            acc[l] += q[c * 8 + l] * k[c * 8 + l];
+        }
+    }
+    acc.iter().sum::<f32>()
 }
 
 /// Dot product in 8 independent lanes (so it vectorises), then the lanes summed.

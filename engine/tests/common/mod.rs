@@ -23,3 +23,9 @@ pub fn tiny_model(seed: u64) -> Checkpoint {
 pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
     (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
 }
+
+/// `(b, t)` token ids spread over the vocabulary, different per `seed`.
+pub fn ids(b: usize, t: usize, vocab: usize, seed: u32) -> candle_core::Tensor {
+    let v: Vec<u32> = (0..b * t).map(|i| (i as u32 * 7919 + seed * 104729) % vocab as u32).collect();
+    candle_core::Tensor::from_vec(v, (b, t), &candle_core::Device::Cpu).unwrap()
+}
