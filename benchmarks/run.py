@@ -77,20 +77,25 @@ def rss_kib(field):
 
 
 def torch_dpo(m, pairs, t):
-    """One DPO step, same shapes as `bench dpo`: peak resident memory growth (MiB) and seconds."""
+    """DPO steps, same shapes as `bench dpo`: peak resident memory growth over the first two
+    (MiB) and the first one's seconds."""
     model = torch_model(m)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
     x = torch.randint(4, m["vocab"] - 4, (2 * pairs, t + 1))
     ref = torch.zeros(2 * pairs)
     before = rss_kib("VmRSS")
+
+    def step():
+        logits = model(input_ids=x[:, :-1]).logits
+        lp = torch.log_softmax(logits.float(), -1).gather(-1, x[:, 1:].unsqueeze(-1)).squeeze(-1)
+        lp = lp[:, 15:].sum(-1) - ref  # response tokens after a 16-token prompt
+        margin = lp[:pairs] - lp[pairs:]
+        loss = torch.nn.functional.softplus(-0.1 * margin).mean()
+        opt.zero_grad(); loss.backward(); opt.step()
     t0 = time.perf_counter()
-    logits = model(input_ids=x[:, :-1]).logits
-    lp = torch.log_softmax(logits.float(), -1).gather(-1, x[:, 1:].unsqueeze(-1)).squeeze(-1)
-    lp = lp[:, 15:].sum(-1) - ref  # response tokens after a 16-token prompt
-    margin = lp[:pairs] - lp[pairs:]
-    loss = torch.nn.functional.softplus(-0.1 * margin).mean()
-    opt.zero_grad(); loss.backward(); opt.step()
+    step()
     secs = time.perf_counter() - t0
+    step()
     return (rss_kib("VmHWM") - before) / 1024, secs
 
 

@@ -5,6 +5,7 @@ use crate::common::{checkpoint, ids};
 use anyhow::Result;
 use candle_core::{Device, Tensor};
 use engine::logprob::{sft_loss, SeqBatch};
+use engine::model::{Tape, Track};
 use engine::optim::{AdamW, AdamWParams};
 use engine::Config;
 use serde_json::{json, Value};
@@ -34,8 +35,11 @@ pub fn run(a: &Train) -> Result<Value> {
     let vars = ck.varmap.data().lock().unwrap().clone();
     let mut opt = AdamW::new(&vars, AdamWParams { lr: 1e-4, ..Default::default() })?;
     let mut step = || -> Result<()> {
-        let loss = sft_loss(&ck.model, &b)?;
-        let g = loss.backward()?;
+        // As the trainer does it: the backward pass frees each layer's activations as it goes.
+        let tape = Tape::new();
+        let loss = sft_loss(&ck.model, &b, Track::Layers(&tape))?;
+        let g = tape.backward(&loss)?;
+        drop(loss);
         opt.step(&g, 1e-4)?;
         Ok(())
     };

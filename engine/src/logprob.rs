@@ -1,5 +1,5 @@
 //! Token and sequence log-probabilities under a loss mask: the building block of SFT and DPO.
-use crate::model::Llama;
+use crate::model::{Llama, Track};
 use candle_core::{DType, Device, Tensor, D};
 
 /// `(prompt, response)` cut to at most `max_len + 1` tokens together, as [`SeqBatch`] cuts
@@ -96,13 +96,13 @@ pub fn token_logprobs_plain(logits: &Tensor, targets: &Tensor) -> candle_core::R
 /// Log-probability of each response target `(n)`, in `batch.response_at` order. Only the
 /// response positions go through the head: a long prompt costs no `(t, v)` logits (nor
 /// their gradients), which is most of the memory of a step at a large vocabulary.
-pub fn response_logprobs(model: &Llama, batch: &SeqBatch) -> candle_core::Result<Tensor> {
+pub fn response_logprobs(model: &Llama, batch: &SeqBatch, track: Track) -> candle_core::Result<Tensor> {
     let dev = batch.ids.device();
     let n = batch.response_at.len();
     if n == 0 {
         return Tensor::zeros(0, DType::F32, dev);
     }
-    let x = model.hidden(&batch.ids)?;
+    let x = model.hidden(&batch.ids, track)?;
     let (b, t, e) = x.dims3()?;
     let at = Tensor::new(batch.response_at.as_slice(), dev)?;
     let rows = x.reshape((b * t, e))?.index_select(&at, 0)?; // (n, e)
@@ -121,17 +121,18 @@ fn response_only(model: &Llama) -> bool {
     model.config().vocab_size >= RESPONSE_ONLY_VOCAB
 }
 
-/// Summed response log-probability of each sequence, `(b)`.
-pub fn sequence_logprobs(model: &Llama, batch: &SeqBatch) -> candle_core::Result<Tensor> {
+/// Summed response log-probability of each sequence, `(b)`. `track`: what the backward
+/// pass needs ([`Track::Off`] where there is none).
+pub fn sequence_logprobs(model: &Llama, batch: &SeqBatch, track: Track) -> candle_core::Result<Tensor> {
     if !response_only(model) {
-        let logits = model.forward(&batch.ids)?;
+        let logits = model.forward_with(&batch.ids, track)?;
         return (token_logprobs(&logits, &batch.targets)? * &batch.mask)?.sum(1);
     }
     let (b, n) = (batch.ids.dim(0)?, batch.response_row.len());
     if n == 0 {
         return Tensor::zeros(b, DType::F32, batch.ids.device());
     }
-    let lp = response_logprobs(model, batch)?;
+    let lp = response_logprobs(model, batch, track)?;
     // (b, n) one-hot rows times (n, 1): each row's sum, differentiably.
     let mut sel = vec![0f32; b * n];
     for (k, &r) in batch.response_row.iter().enumerate() {
@@ -141,11 +142,11 @@ pub fn sequence_logprobs(model: &Llama, batch: &SeqBatch) -> candle_core::Result
 }
 
 /// Mean negative log-likelihood per response token (the SFT loss), a scalar.
-pub fn sft_loss(model: &Llama, batch: &SeqBatch) -> candle_core::Result<Tensor> {
+pub fn sft_loss(model: &Llama, batch: &SeqBatch, track: Track) -> candle_core::Result<Tensor> {
     let lp = if response_only(model) {
-        response_logprobs(model, batch)?.sum_all()?
+        response_logprobs(model, batch, track)?.sum_all()?
     } else {
-        (token_logprobs(&model.forward(&batch.ids)?, &batch.targets)? * &batch.mask)?.sum_all()?
+        (token_logprobs(&model.forward_with(&batch.ids, track)?, &batch.targets)? * &batch.mask)?.sum_all()?
     };
     lp.neg()? / batch.n_tokens.max(1) as f64
 }

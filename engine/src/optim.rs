@@ -1,7 +1,8 @@
 //! AdamW with savable state (for exact resume) and gradient clipping by global norm.
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
-use rayon::prelude::*;
+use crate::ops::adamw::{AdamWScalars, AdamWStep};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -21,11 +22,21 @@ impl Default for AdamWParams {
     }
 }
 
+/// A variable's AdamW moments: the optimiser's own vectors on the in-place CPU path,
+/// tensors on any other (and as loaded from a state file, until the first update).
+enum Moments {
+    Host(Vec<f32>, Vec<f32>),
+    Tensors(Tensor, Tensor),
+}
+
 /// Decoupled-weight-decay Adam over named variables.
+///
+/// A variable's moments are allocated by its first update (as PyTorch's are), so they do
+/// not sit in memory beside the first step's activations; until then they are zero. f32
+/// CPU weights are updated in place, with their moments, in one pass.
 pub struct AdamW {
     vars: Vec<(String, Var)>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
+    moments: Vec<Option<Moments>>,
     pub step: usize,
     pub params: AdamWParams,
 }
@@ -35,9 +46,8 @@ impl AdamW {
     pub fn new(vars: &HashMap<String, Var>, params: AdamWParams) -> candle_core::Result<Self> {
         let mut vars: Vec<(String, Var)> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         vars.sort_by(|a, b| a.0.cmp(&b.0));
-        let m = vars.iter().map(|(_, v)| v.zeros_like()).collect::<candle_core::Result<Vec<_>>>()?;
-        let v = vars.iter().map(|(_, v)| v.zeros_like()).collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Self { vars, m, v, step: 0, params })
+        let moments = vars.iter().map(|_| None).collect();
+        Ok(Self { vars, moments, step: 0, params })
     }
 
     pub fn vars(&self) -> Vec<Var> {
@@ -69,70 +79,65 @@ impl AdamW {
     fn update_plain(&mut self, i: usize, g: &Tensor, lr: f64) -> candle_core::Result<()> {
         let (p, (bc1, bc2)) = (&self.params, self.corrections());
         let var = &self.vars[i].1;
-        let m = ((&self.m[i] * p.beta1)? + (g * (1.0 - p.beta1))?)?;
-        let v = ((&self.v[i] * p.beta2)? + (g.sqr()? * (1.0 - p.beta2))?)?;
+        let (m0, v0) = self.moment_tensors(i)?;
+        let m = ((m0 * p.beta1)? + (g * (1.0 - p.beta1))?)?;
+        let v = ((v0 * p.beta2)? + (g.sqr()? * (1.0 - p.beta2))?)?;
         let denom = ((&v / bc2)?.sqrt()? + p.eps)?;
         let update = ((&m / bc1)? / denom)?;
         let theta = ((var.as_tensor() * (1.0 - lr * p.weight_decay))? - (update * lr)?)?;
         var.set(&theta)?;
-        self.m[i] = m;
-        self.v[i] = v;
+        self.moments[i] = Some(Moments::Tensors(m, v));
         Ok(())
     }
 
-    /// [`AdamW::update_plain`] in one pass on f32 CPU tensors, the same operations in the
-    /// same order (the same bits; tested), each scalar rounded to f32 as candle's ops round it.
+    /// Variable `i`'s moments as tensors of its shape, zeros where it has none yet.
+    fn moment_tensors(&self, i: usize) -> candle_core::Result<(Tensor, Tensor)> {
+        let var = self.vars[i].1.as_tensor();
+        match &self.moments[i] {
+            Some(Moments::Tensors(m, v)) => Ok((m.clone(), v.clone())),
+            Some(Moments::Host(m, v)) => {
+                let host = |x: &[f32]| Tensor::from_slice(x, var.shape(), var.device());
+                Ok((host(m)?, host(v)?))
+            }
+            None => Ok((var.zeros_like()?, var.zeros_like()?)),
+        }
+    }
+
+    /// [`AdamW::update_plain`] in one pass, in place, on f32 CPU tensors: the same
+    /// operations in the same order (the same bits; tested), each scalar rounded to f32 as
+    /// candle's ops round it.
     fn update_fused(&mut self, i: usize, g: &Tensor, lr: f64) -> candle_core::Result<()> {
         let (p, (bc1, bc2)) = (&self.params, self.corrections());
         let f = |x: f64| x as f32;
-        let (b1, c1, b2, c2) = (f(p.beta1), f(1.0 - p.beta1), f(p.beta2), f(1.0 - p.beta2));
-        let (ib1, ib2, eps, decay, lr32) = (f(1.0 / bc1), f(1.0 / bc2), f(p.eps), f(1.0 - lr * p.weight_decay), f(lr));
-        let var = &self.vars[i].1;
-        let (w, g) = (var.as_tensor().contiguous()?, g.contiguous()?);
-        let n = w.elem_count();
-        let (mut mo, mut vo, mut wo) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        {
-            let ts = [&w, &g, &self.m[i], &self.v[i]];
-            let guards = ts.map(|t| t.storage_and_layout());
-            let [w, g, m, v] = [0, 1, 2, 3].map(|k| cpu_f32(&guards[k]));
-            let (w, g, m, v) = (w?, g?, m?, v?);
-            const CHUNK: usize = 1 << 16;
-            let out = (&mut mo.spare_capacity_mut()[..n], &mut vo.spare_capacity_mut()[..n], &mut wo.spare_capacity_mut()[..n]);
-            out.0.par_chunks_mut(CHUNK).zip(out.1.par_chunks_mut(CHUNK)).zip(out.2.par_chunks_mut(CHUNK)).enumerate().for_each(
-                |(c, ((mo, vo), wo))| {
-                    let o = c * CHUNK;
-                    for j in 0..mo.len() {
-                        let (gj, k) = (g[o + j], o + j);
-                        let mj = (m[k] * b1 + 0.0) + (gj * c1 + 0.0);
-                        let vj = (v[k] * b2 + 0.0) + ((gj * gj) * c2 + 0.0);
-                        let denom = (vj * ib2 + 0.0).sqrt() * 1.0 + eps;
-                        let update = (mj * ib1 + 0.0) / denom;
-                        mo[j].write(mj);
-                        vo[j].write(vj);
-                        wo[j].write((w[k] * decay + 0.0) - (update * lr32 + 0.0));
-                    }
-                },
-            );
-        }
-        // SAFETY: every element of the first n was written above.
-        unsafe {
-            mo.set_len(n);
-            vo.set_len(n);
-            wo.set_len(n);
-        }
-        let (shape, dev) = (w.shape().clone(), w.device().clone());
-        var.set(&Tensor::from_vec(wo, shape.clone(), &dev)?)?;
-        self.m[i] = Tensor::from_vec(mo, shape.clone(), &dev)?;
-        self.v[i] = Tensor::from_vec(vo, shape, &dev)?;
-        Ok(())
+        let k = AdamWScalars {
+            b1: f(p.beta1),
+            c1: f(1.0 - p.beta1),
+            b2: f(p.beta2),
+            c2: f(1.0 - p.beta2),
+            ib1: f(1.0 / bc1),
+            ib2: f(1.0 / bc2),
+            eps: f(p.eps),
+            decay: f(1.0 - lr * p.weight_decay),
+            lr: f(lr),
+        };
+        let w = self.vars[i].1.as_tensor().clone();
+        let (mut m, mut v) = match self.moments[i].take() {
+            Some(Moments::Host(m, v)) => (m, v),
+            Some(Moments::Tensors(m, v)) => (m.flatten_all()?.to_vec1::<f32>()?, v.flatten_all()?.to_vec1::<f32>()?),
+            None => (vec![0f32; w.elem_count()], vec![0f32; w.elem_count()]),
+        };
+        let done = w.inplace_op2(&g.contiguous()?, &AdamWStep { k, moments: RefCell::new((&mut m, &mut v)) });
+        self.moments[i] = Some(Moments::Host(m, v));
+        done
     }
 
     /// Saves moments and step count (safetensors) so a resumed run continues exactly.
     pub fn save(&self, path: &Path) -> crate::Result<()> {
         let mut t = HashMap::new();
         for (i, (name, _)) in self.vars.iter().enumerate() {
-            t.insert(format!("m.{name}"), self.m[i].clone());
-            t.insert(format!("v.{name}"), self.v[i].clone());
+            let (m, v) = self.moment_tensors(i)?;
+            t.insert(format!("m.{name}"), m);
+            t.insert(format!("v.{name}"), v);
         }
         t.insert("step".into(), Tensor::new(&[self.step as u32], &Device::Cpu)?);
         let tmp = crate::fsutil::tmp_path(path);
@@ -147,19 +152,10 @@ impl AdamW {
             t.get(k).cloned().ok_or_else(|| crate::Error::MissingTensor { path: path.into(), name: k.into(), shape: vec![] })
         };
         for (i, (name, _)) in self.vars.iter().enumerate() {
-            self.m[i] = get(&format!("m.{name}"))?;
-            self.v[i] = get(&format!("v.{name}"))?;
+            self.moments[i] = Some(Moments::Tensors(get(&format!("m.{name}"))?, get(&format!("v.{name}"))?));
         }
         self.step = get("step")?.to_vec1::<u32>()?[0] as usize;
         Ok(())
-    }
-}
-
-/// The f32 data of a locked contiguous CPU tensor.
-fn cpu_f32<'a>(g: &'a (candle_core::StorageRef<'_>, &candle_core::Layout)) -> candle_core::Result<&'a [f32]> {
-    match &*g.0 {
-        candle_core::Storage::Cpu(c) => crate::ops::f32s(c, g.1, "adamw"),
-        _ => candle_core::bail!("adamw: expects CPU tensors"),
     }
 }
 
@@ -232,8 +228,10 @@ mod tests {
         }
         let bits = |t: &Tensor| t.to_vec1::<f32>().map(|v| v.into_iter().map(f32::to_bits).collect::<Vec<_>>());
         assert_eq!(bits(a.as_tensor())?, bits(b.as_tensor())?, "weights");
-        assert_eq!(bits(&fused.m[0])?, bits(&plain.m[0])?, "first moments");
-        assert_eq!(bits(&fused.v[0])?, bits(&plain.v[0])?, "second moments");
+        let ((fm, fv), (pm, pv)) = (fused.moment_tensors(0)?, plain.moment_tensors(0)?);
+        assert!(matches!(fused.moments[0], Some(Moments::Host(..))) && matches!(plain.moments[0], Some(Moments::Tensors(..))));
+        assert_eq!(bits(&fm)?, bits(&pm)?, "first moments");
+        assert_eq!(bits(&fv)?, bits(&pv)?, "second moments");
         assert_ne!(bits(a.as_tensor())?, init.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! Checkpoints, the hub cache, the tokenizer, log-probs and sampling.
 mod common;
+use engine::model::Track;
 use candle_core::{DType, Device, Tensor};
 use common::*;
 use engine::hub::HubModel;
@@ -109,7 +110,7 @@ fn sequence_logprobs_sum_response_tokens_only() -> anyhow::Result<()> {
     let pairs = vec![(vec![5u32, 6, 7], vec![8u32, 9]), (vec![5u32], vec![10u32, 11, 12, 13])];
     let batch = SeqBatch::new(&pairs, ck.tokenizer.pad_id, 64, &Device::Cpu)?;
     assert_eq!(batch.n_tokens, 6);
-    let lp = sequence_logprobs(&ck.model, &batch)?.to_vec1::<f32>()?;
+    let lp = sequence_logprobs(&ck.model, &batch, Track::Off)?.to_vec1::<f32>()?;
     // Hand computation row by row from an unpadded forward and a log-softmax.
     for (r, (p, resp)) in pairs.iter().enumerate() {
         let full: Vec<u32> = p.iter().chain(resp).copied().collect();

@@ -1,6 +1,7 @@
 //! The decoder: every weight gets a gradient that matches finite differences, and
 //! the training path, the fast path and candle-transformers' Llama agree.
 mod common;
+use engine::model::Track;
 use candle_core::{DType, Device, IndexOp, Tensor};
 use common::*;
 use engine::model::{step_inputs, KvCache};
@@ -283,7 +284,7 @@ fn response_only_logprobs_equal_the_full_logits_path_with_their_gradients() -> a
     let batch = SeqBatch::new(&rows, 0, 20, &Device::Cpu)?;
     // (the tiny vocabulary is below RESPONSE_ONLY_VOCAB: the response-only path directly)
     let ours = {
-        let lp = engine::logprob::response_logprobs(&ck.model, &batch)?;
+        let lp = engine::logprob::response_logprobs(&ck.model, &batch, Track::Graph)?;
         let mut sums = vec![];
         for r in 0..4u32 {
             let idx: Vec<u32> = batch.response_row.iter().enumerate().filter(|(_, &x)| x == r).map(|(k, _)| k as u32).collect();
@@ -291,7 +292,7 @@ fn response_only_logprobs_equal_the_full_logits_path_with_their_gradients() -> a
         }
         Tensor::stack(&sums, 0)?
     };
-    assert_eq!(sequence_logprobs(&ck.model, &batch)?.dims(), &[4]);
+    assert_eq!(sequence_logprobs(&ck.model, &batch, Track::Off)?.dims(), &[4]);
     // The full (b, t, v) logits, masked: the path this replaces.
     let full = (token_logprobs(&ck.model.forward(&batch.ids)?, &batch.targets)? * &batch.mask)?.sum(1)?;
     let (a, b) = (ours.to_vec1::<f32>()?, full.to_vec1::<f32>()?);
@@ -301,7 +302,7 @@ fn response_only_logprobs_equal_the_full_logits_path_with_their_gradients() -> a
     }
     // A vocabulary at RESPONSE_ONLY_VOCAB: sequence_logprobs itself takes the response-only path.
     let big = Checkpoint::init(&tiny_config(engine::logprob::RESPONSE_ONLY_VOCAB), tiny_tokenizer(), 4, &Device::Cpu)?;
-    let via = sequence_logprobs(&big.model, &batch)?.to_vec1::<f32>()?;
+    let via = sequence_logprobs(&big.model, &batch, Track::Off)?.to_vec1::<f32>()?;
     let full_big = (token_logprobs(&big.model.forward(&batch.ids)?, &batch.targets)? * &batch.mask)?.sum(1)?.to_vec1::<f32>()?;
     for (x, y) in via.iter().zip(&full_big) {
         assert!((x - y).abs() < 1e-4, "{via:?} vs {full_big:?}");

@@ -8,6 +8,7 @@ use crate::train::{train, Keep, Metrics, Progress, TrainRun};
 use crate::Result;
 use candle_core::{Device, Tensor};
 use engine::logprob::{sequence_logprobs, SeqBatch};
+use engine::model::Track;
 use engine::{Checkpoint, Llama, Tokenizer};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -49,11 +50,11 @@ fn chosen_tokens(rows: &[&Encoded], dev: &Device) -> candle_core::Result<Tensor>
 }
 
 /// Policy log-probs `(b)` of chosen and rejected, in one forward over `2b` rows.
-fn policy_logps(model: &Llama, rows: &[&Encoded], pad: u32, max_len: usize, dev: &Device) -> Result<(Tensor, Tensor)> {
+fn policy_logps(model: &Llama, track: Track, rows: &[&Encoded], pad: u32, max_len: usize, dev: &Device) -> Result<(Tensor, Tensor)> {
     let b = rows.len();
     let seqs: Vec<(Vec<u32>, Vec<u32>)> = rows.iter().map(|r| r.0.clone()).chain(rows.iter().map(|r| r.1.clone())).collect();
     let batch = SeqBatch::new(&seqs, pad, max_len, dev)?;
-    let lp = sequence_logprobs(model, &batch)?;
+    let lp = sequence_logprobs(model, &batch, track)?;
     Ok((lp.narrow(0, 0, b)?, lp.narrow(0, b, b)?))
 }
 
@@ -63,7 +64,7 @@ pub fn reference_logps(model: &Checkpoint, pairs: &[Pair], max_len: usize, batch
     let mut out = vec![];
     for chunk in enc.chunks(batch.max(1)) {
         let rows: Vec<&Encoded> = chunk.iter().collect();
-        let (c, r) = policy_logps(&model.model, &rows, model.tokenizer.pad_id, max_len, model.model.device())?;
+        let (c, r) = policy_logps(&model.model, Track::Off, &rows, model.tokenizer.pad_id, max_len, model.model.device())?;
         for (c, r) in c.to_vec1::<f32>()?.into_iter().zip(r.to_vec1::<f32>()?) {
             out.push(PairLogps { chosen: c as f64, rejected: r as f64 });
         }
@@ -112,8 +113,8 @@ pub fn train_dpo(policy: &mut Checkpoint, run: &DpoRun) -> Result<Progress> {
     let loss = cfg.loss.build();
     // The loss's inputs for the pairs `idx` of `rows`: policy log-probs in one forward,
     // reference log-probs from `reference`.
-    let batch = |m: &Llama, rows: &[&Encoded], reference: &[PairLogps], idx: &[usize]| -> Result<PreferenceBatch> {
-        let (policy_chosen, policy_rejected) = policy_logps(m, rows, pad, max_len, &dev)?;
+    let batch = |m: &Llama, track: Track, rows: &[&Encoded], reference: &[PairLogps], idx: &[usize]| -> Result<PreferenceBatch> {
+        let (policy_chosen, policy_rejected) = policy_logps(m, track, rows, pad, max_len, &dev)?;
         let ref_chosen = Tensor::new(idx.iter().map(|&i| reference[i].chosen as f32).collect::<Vec<_>>(), &dev)?;
         let ref_rejected = Tensor::new(idx.iter().map(|&i| reference[i].rejected as f32).collect::<Vec<_>>(), &dev)?;
         Ok(PreferenceBatch { policy_chosen, policy_rejected, ref_chosen, ref_rejected, chosen_tokens: chosen_tokens(rows, &dev)? })
@@ -123,9 +124,9 @@ pub fn train_dpo(policy: &mut Checkpoint, run: &DpoRun) -> Result<Progress> {
     train(
         policy,
         &spec,
-        |m, idx| {
+        |m, track, idx| {
             let rows: Vec<&Encoded> = idx.iter().map(|&i| &enc[i]).collect();
-            let (l, m) = loss.loss(&batch(m, &rows, train_set.reference, idx)?)?;
+            let (l, m) = loss.loss(&batch(m, track, &rows, train_set.reference, idx)?)?;
             Ok((l, m, rows.len() as f64))
         },
         |m| {
@@ -134,7 +135,7 @@ pub fn train_dpo(policy: &mut Checkpoint, run: &DpoRun) -> Result<Progress> {
             let all: Vec<usize> = (0..venc.len()).collect();
             for idx in all.chunks(bs.max(1)) {
                 let rows: Vec<&Encoded> = idx.iter().map(|&i| &venc[i]).collect();
-                let (l, mut mt) = loss.loss(&batch(m, &rows, valid_set.reference, idx)?)?;
+                let (l, mut mt) = loss.loss(&batch(m, Track::Off, &rows, valid_set.reference, idx)?)?;
                 mt.insert("loss".into(), l.to_scalar::<f32>()? as f64);
                 for (k, v) in mt {
                     *sums.entry(k).or_default() += v * idx.len() as f64;

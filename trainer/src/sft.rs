@@ -6,6 +6,7 @@ use records::RunDir;
 use crate::train::{train, Keep, Metrics, Progress, TrainRun};
 use crate::Result;
 use engine::logprob::{sft_loss, SeqBatch};
+use engine::model::Track;
 use engine::{Checkpoint, Config, Tokenizer};
 use world::records::{EftExample, IftExample, PromptRecord};
 
@@ -30,7 +31,7 @@ pub fn eval_loss(model: &engine::Llama, data: &Pairs, pad: u32, max_len: usize, 
     let (mut sum, mut n) = (0f64, 0usize);
     for chunk in data.chunks(bs.max(1)) {
         let b = SeqBatch::new(chunk, pad, max_len, model.device())?;
-        let l = sft_loss(model, &b)?.to_scalar::<f32>()? as f64;
+        let l = sft_loss(model, &b, Track::Off)?.to_scalar::<f32>()? as f64;
         sum += l * b.n_tokens as f64;
         n += b.n_tokens;
     }
@@ -58,10 +59,10 @@ pub fn train_sft(cfg: &RunConfig, run: &RunDir, out: &str, train_data: Pairs, va
     let progress = train(
         &mut ck,
         &spec,
-        |m, idx| {
+        |m, track, idx| {
             let rows: Pairs = idx.iter().map(|&i| train_data[i].clone()).collect();
             let b = SeqBatch::new(&rows, pad, max_len, &dev)?;
-            Ok((sft_loss(m, &b)?, Metrics::new(), b.n_tokens as f64))
+            Ok((sft_loss(m, &b, track)?, Metrics::new(), b.n_tokens as f64))
         },
         |m| Ok(Metrics::from([("loss".to_string(), eval_loss(m, &valid, pad, max_len, bs)?)])),
     )?;

@@ -8,6 +8,7 @@ use crate::{Error, Result};
 use candle_core::Tensor;
 use engine::optim::{clip_grad_norm, AdamW, AdamWParams};
 use engine::schedule::warmup_cosine;
+use engine::model::{Tape, Track};
 use engine::{Checkpoint, Llama};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
@@ -66,14 +67,16 @@ pub fn data_parallel_step(
     shards: usize,
     threads: usize,
     vars: &[candle_core::Var],
-    loss_fn: &(impl Fn(&Llama, &[usize]) -> Result<ShardLoss> + Sync),
+    loss_fn: &(impl Fn(&Llama, Track, &[usize]) -> Result<ShardLoss> + Sync),
 ) -> Result<(f64, Metrics, candle_core::backprop::GradStore)> {
     let n = shards.clamp(1, idx.len().max(1));
     let parts: Vec<&[usize]> = idx.chunks(idx.len().div_ceil(n)).collect();
     let results = crate::parallel::map(threads.min(parts.len()), &parts, |p| -> Result<_> {
-        let (loss, m, w) = loss_fn(model, p)?;
+        // Layer by layer: each layer's activations are freed once its gradients are out.
+        let tape = Tape::new();
+        let (loss, m, w) = loss_fn(model, Track::Layers(&tape), p)?;
         // Each part's gradient comes out already scaled by its weight.
-        let grads = (&loss * w)?.backward()?;
+        let grads = tape.backward(&(&loss * w)?)?;
         Ok((loss.to_scalar::<f32>()? as f64, m, w, grads))
     });
     let mut it = results.into_iter();
@@ -139,7 +142,8 @@ pub struct TrainRun<'a> {
 
 /// Trains `ck` for `run.cfg.steps` steps over examples of the given token `run.lengths`.
 ///
-/// `loss_fn(model, indices)` returns the batch loss and extra metrics; `eval_fn(model)`
+/// `loss_fn(model, track, indices)` returns the batch loss and extra metrics, its forward
+/// recording what `track` asks (the layer-by-layer tape of [`data_parallel_step`]); `eval_fn(model)`
 /// returns validation metrics including `loss`. State is saved under `run.work` every
 /// `cfg.ckpt_every` steps and a restarted call continues from it exactly. With
 /// [`Keep::BestValid`], `ck` ends holding the weights of the lowest validation loss. Each
@@ -148,7 +152,7 @@ pub struct TrainRun<'a> {
 pub fn train(
     ck: &mut Checkpoint,
     run: &TrainRun,
-    loss_fn: impl Fn(&Llama, &[usize]) -> Result<ShardLoss> + Sync,
+    loss_fn: impl Fn(&Llama, Track, &[usize]) -> Result<ShardLoss> + Sync,
     mut eval_fn: impl FnMut(&Llama) -> Result<Metrics>,
 ) -> Result<Progress> {
     let TrainRun { cfg, lengths, seed, work, label, keep, threads } = *run;

@@ -17,10 +17,10 @@ fn one_two_and_three_shards_give_the_same_loss_and_gradients() {
         .map(|i| tok.encode_pair(&format!("name {i} animals"), &"bat, bee, cow, dog ".repeat(1 + 3 * (i % 3))).unwrap())
         .collect();
     let pad = tok.pad_id;
-    let loss_fn = |m: &engine::Llama, idx: &[usize]| -> trainer::Result<(candle_core::Tensor, Metrics, f64)> {
+    let loss_fn = |m: &engine::Llama, track: engine::model::Track, idx: &[usize]| -> trainer::Result<(candle_core::Tensor, Metrics, f64)> {
         let rows: Vec<(Vec<u32>, Vec<u32>)> = idx.iter().map(|&i| data[i].clone()).collect();
         let b = SeqBatch::new(&rows, pad, 64, &Device::Cpu)?;
-        Ok((sft_loss(m, &b)?, Metrics::new(), b.n_tokens as f64))
+        Ok((sft_loss(m, &b, track)?, Metrics::new(), b.n_tokens as f64))
     };
     let vars = ck.varmap.all_vars();
     let idx: Vec<usize> = (0..7).collect();

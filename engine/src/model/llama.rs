@@ -9,6 +9,7 @@
 //! and full `(b, t, v)` logits. The inference path over the same weights
 //! (fused kernels, KV cache) is in `fast.rs`.
 use super::rope::{self, Rope};
+use super::tape::Track;
 use super::Config;
 use crate::ops::QuantKind;
 use candle_core::{DType, Device, Module, Tensor, D};
@@ -236,16 +237,21 @@ impl Llama {
     /// Positions are `0..t` in every row, so batches are right-padded: padding
     /// sits after the real tokens and never influences them.
     pub fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
-        project(&self.hidden(ids)?, &self.lm_head)
+        self.forward_with(ids, Track::Graph)
     }
 
-    /// [`Llama::forward`] before the head: the final normed hidden states `(b, t, e)`.
-    pub fn hidden(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+    /// [`Llama::forward`] recording what `track` asks for the backward pass.
+    pub fn forward_with(&self, ids: &Tensor, track: Track) -> candle_core::Result<Tensor> {
+        project(&self.hidden(ids, track)?, &self.lm_head)
+    }
+
+    /// [`Llama::forward_with`] before the head: the final normed hidden states `(b, t, e)`.
+    pub fn hidden(&self, ids: &Tensor, track: Track) -> candle_core::Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let dev = ids.device();
         let pos = Tensor::arange(0u32, t as u32, dev)?.unsqueeze(0)?.broadcast_as((b, t))?.contiguous()?;
         let (cos, sin) = self.rope.tables(&pos)?;
-        let mut x = embed(&self.embed_tokens, ids)?; // (b, t, e)
+        let mut x = track.start(embed(&self.embed_tokens, ids)?)?; // (b, t, e)
         // The fused kernels apply the causal mask by index; candle's ops need it as a tensor.
         let mask = if crate::ops::fusable(&x) { None } else { Some(Self::causal_mask(t, self.dtype(), dev)?) };
         let eps = self.cfg.rms_norm_eps as f32;
@@ -253,7 +259,7 @@ impl Llama {
             let hn = rms_norm(&x, &layer.input_layernorm, eps)?;
             x = (x + layer.self_attn.forward(&hn, &cos, &sin, mask.as_ref())?)?;
             let hn = rms_norm(&x, &layer.post_attention_layernorm, eps)?;
-            x = (&x + layer.mlp.forward(&hn)?)?;
+            x = track.cut((&x + layer.mlp.forward(&hn)?)?)?;
         }
         rms_norm(&x, &self.norm, eps)
     }

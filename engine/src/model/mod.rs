@@ -3,11 +3,13 @@ mod config;
 mod fast;
 mod llama;
 mod rope;
+mod tape;
 
 pub use config::{Config, ModelType, RopeScaling, TokenIds};
 pub use fast::{step_inputs, KvCache, Packed, PANEL_ROWS, QUANT_ROWS};
 pub use llama::{Attention, Block, Llama, Mlp};
 pub use rope::{inv_freq, Rope};
+pub use tape::{Tape, Track};
 
 /// The additive mask value for a masked attention score: finite, so a fully
 /// masked (padding) row yields a finite, ignored output instead of NaN.

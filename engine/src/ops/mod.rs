@@ -10,6 +10,7 @@
 //! and gradients against the plain ops (1e-4).
 //!
 //! Shapes: b batch, h heads, t queries, s keys, d head size, e hidden, v vocabulary, n rows.
+pub(crate) mod adamw;
 mod attention;
 mod decode_attention;
 mod panels;
