@@ -3,8 +3,35 @@
 mod common;
 use candle_core::{DType, Device, Tensor};
 use common::*;
-use engine::model::{step_inputs, KvCache};
+use engine::model::{step_inputs, KvCache, Packed};
 use engine::{Checkpoint, Config};
+
+/// `steps` one-token steps of every row, the plain path on copies against the packed path
+/// on a shared cache: each step's logits and the caches' lengths agree. `key_ok` (the keys
+/// each row may read) and `next_pos` (its next position) advance with it. Row `r`'s token at
+/// step `s` is `(r·a + s·b + c) mod v` for `mix = (a, b, c)`.
+fn decode_alike(
+    ck: &Checkpoint,
+    packed: &Packed,
+    (plain, shared): (&mut KvCache, &mut KvCache),
+    (key_ok, next_pos): (&mut Vec<Vec<bool>>, &mut Vec<u32>),
+    steps: u32,
+    (a, b, c): (u32, u32, u32),
+) -> anyhow::Result<()> {
+    let (n, v) = (next_pos.len(), ck.model.config().vocab_size as u32);
+    for step in 0..steps {
+        let next = Tensor::from_vec((0..n as u32).map(|r| (r * a + step * b + c) % v).collect(), (n, 1), &Device::Cpu)?;
+        let (pos, bias) = step_inputs(key_ok, next_pos, &vec![vec![true]; n], &Device::Cpu, DType::F32)?;
+        let want = ck.model.forward_cached(&next, &pos, &bias, plain, false)?;
+        let got = ck.model.forward_packed(Some(packed), &next, &pos, &bias, shared, false)?;
+        let d = max_abs_diff(&want, &got);
+        assert!(d < 1e-4, "step {step}: {d}");
+        assert_eq!(shared.len(), plain.len());
+        key_ok.iter_mut().for_each(|r| r.push(true));
+        next_pos.iter_mut().for_each(|p| *p += 1);
+    }
+    Ok(())
+}
 
 /// Samples reading their prompt's cache in place (`share_rows`, the packed path) decode like
 /// samples given their own copies (`repeat_rows`, the plain path): 2 prompts (one
@@ -27,17 +54,7 @@ fn shared_prompt_cache_decodes_like_repeated_rows() -> anyhow::Result<()> {
         let (mut plain, mut shared) = (plain.repeat_rows(n)?, shared.share_rows(n)?);
         let mut key_ok: Vec<Vec<bool>> = ok.iter().flat_map(|r| vec![r.clone(); n]).collect();
         let mut next_pos: Vec<u32> = (0..b * n).map(|r| if r < n { t as u32 } else { t as u32 - 2 }).collect();
-        for step in 0..2u32 {
-            let next = Tensor::from_vec((0..(b * n) as u32).map(|r| (r * 37 + step * 11 + 5) % v as u32).collect(), (b * n, 1), &Device::Cpu)?;
-            let (pos, bias) = step_inputs(&key_ok, &next_pos, &vec![vec![true]; b * n], &Device::Cpu, DType::F32)?;
-            let want = ck.model.forward_cached(&next, &pos, &bias, &mut plain, false)?;
-            let got = ck.model.forward_packed(Some(&packed), &next, &pos, &bias, &mut shared, false)?;
-            let d = max_abs_diff(&want, &got);
-            assert!(d < 1e-4, "step {step}: {d}");
-            assert_eq!(shared.len(), plain.len());
-            key_ok.iter_mut().for_each(|r| r.push(true));
-            next_pos.iter_mut().for_each(|p| *p += 1);
-        }
+        decode_alike(&ck, &packed, (&mut plain, &mut shared), (&mut key_ok, &mut next_pos), 2, (37, 11, 5))?;
         // The plain path reads a shared cache too (copying the shared positions out).
         let (pos, bias) = step_inputs(&key_ok, &next_pos, &vec![vec![true]; b * n], &Device::Cpu, DType::F32)?;
         let next = Tensor::from_vec(vec![1u32; b * n], (b * n, 1), &Device::Cpu)?;
@@ -79,16 +96,7 @@ fn nested_shared_prefixes_decode_like_copies() -> anyhow::Result<()> {
         assert_eq!(shared.len(), plain.len());
         let mut key_ok: Vec<Vec<bool>> = ok.iter().flat_map(|r| vec![[vec![true; p], r.clone()].concat(); n]).collect();
         let mut next_pos: Vec<u32> = (0..b * n).map(|r| if r < n { (p + t) as u32 } else { (p + t - 2) as u32 }).collect();
-        for step in 0..3u32 {
-            let next = Tensor::from_vec((0..(b * n) as u32).map(|r| (r * 31 + step * 7 + 2) % v as u32).collect(), (b * n, 1), &Device::Cpu)?;
-            let (pos, bias) = step_inputs(&key_ok, &next_pos, &vec![vec![true]; b * n], &Device::Cpu, DType::F32)?;
-            let want = ck.model.forward_cached(&next, &pos, &bias, &mut plain, false)?;
-            let got = ck.model.forward_packed(Some(&packed), &next, &pos, &bias, &mut shared, false)?;
-            let d = max_abs_diff(&want, &got);
-            assert!(d < 1e-4, "step {step}: {d}");
-            key_ok.iter_mut().for_each(|r| r.push(true));
-            next_pos.iter_mut().for_each(|p| *p += 1);
-        }
+        decode_alike(&ck, &packed, (&mut plain, &mut shared), (&mut key_ok, &mut next_pos), 3, (31, 7, 2))?;
         assert_eq!(shared.len(), plain.len());
     }
     Ok(())
