@@ -52,10 +52,9 @@ pub fn sample_token(logits: &[f32], params: &SampleParams, rng: &mut ChaCha8Rng)
     }
     let inv_t = 1.0 / params.temperature as f32;
     let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let mut probs: Vec<(u32, f32)> =
-        logits.iter().enumerate().map(|(i, &l)| (i as u32, ((l - max) * inv_t).exp())).collect();
-    let total: f32 = probs.iter().map(|p| p.1).sum();
-    probs.iter_mut().for_each(|p| p.1 /= total);
+    let mut e: Vec<f32> = logits.iter().map(|&l| (l - max) * inv_t).collect();
+    let total = crate::ops::exp::exp_sum(&mut e, 0.0);
+    let mut probs: Vec<(u32, f32)> = e.iter().enumerate().map(|(i, &p)| (i as u32, p / total)).collect();
     if params.top_p < 1.0 {
         nucleus(&mut probs, params.top_p as f32);
     }

@@ -146,16 +146,19 @@ fn swiglu_matches_silu_times_up() {
 
 #[test]
 fn token_logprobs_matches_log_softmax_gather() {
+    // A small vocabulary (libm's exp) and a large one (the vectorised exp).
+    for (b, t, v) in [(2, 6, 11), (2, 3, engine::logprob::RESPONSE_ONLY_VOCAB + 5)] {
+        let logits = (randn(&[b, t, v], 9) * 3.0).unwrap();
+        let targets = Tensor::from_vec((0..(b * t) as u32).map(|i| (i * 7) % v as u32).collect::<Vec<_>>(), (b, t), &Device::Cpu).unwrap();
+        check(
+            "token_logprobs",
+            &[logits, targets],
+            &[true, false],
+            |xs| engine::ops::token_logprobs(&xs[0], &xs[1]),
+            |xs| candle_nn::ops::log_softmax(&xs[0], D::Minus1)?.gather(&xs[1].unsqueeze(D::Minus1)?, D::Minus1)?.squeeze(D::Minus1),
+        );
+    }
     let (b, t, v) = (2, 6, 11);
-    let logits = (randn(&[b, t, v], 9) * 3.0).unwrap();
-    let targets = Tensor::from_vec((0..(b * t) as u32).map(|i| (i * 7) % v as u32).collect::<Vec<_>>(), (b, t), &Device::Cpu).unwrap();
-    check(
-        "token_logprobs",
-        &[logits, targets],
-        &[true, false],
-        |xs| engine::ops::token_logprobs(&xs[0], &xs[1]),
-        |xs| candle_nn::ops::log_softmax(&xs[0], D::Minus1)?.gather(&xs[1].unsqueeze(D::Minus1)?, D::Minus1)?.squeeze(D::Minus1),
-    );
     // The public entry point takes the fused path on f32 CPU tensors and agrees with the plain one.
     let logits = (randn(&[b, t, v], 10) * 3.0).unwrap();
     let targets = Tensor::from_vec((0..(b * t) as u32).map(|i| (i * 5) % v as u32).collect::<Vec<_>>(), (b, t), &Device::Cpu).unwrap();
@@ -193,5 +196,37 @@ fn fused_model_matches_plain_model_in_f64() -> anyhow::Result<()> {
     for (name, var) in &v32 {
         close(g32.get(var).expect("gradient"), g64.get(&v64[name]).expect("gradient"), name);
     }
+    Ok(())
+}
+
+/// The fused prefill attention over a cache in two sources (a prefix shared by pairs of rows,
+/// read through a strided view, then each row's own positions) against softmax over the
+/// expanded, concatenated keys in f64, with grouped heads and a bias masking some positions.
+#[test]
+fn prefill_attention_matches_softmax_over_the_expanded_cache() -> anyhow::Result<()> {
+    use engine::ops::KvSource;
+    let (b, h, kh, t, d, share) = (4, 4, 2, 5, 8, 2);
+    let (s1, s2) = (6, 8);
+    // The prefix as the first s1 of 9 positions (a view with strides, as the cache's).
+    let (pk, pv) = (randn(&[b / share, kh, 9, d], 21).narrow(2, 0, s1)?, randn(&[b / share, kh, 9, d], 22).narrow(2, 0, s1)?);
+    let (ok, ov) = (randn(&[b, kh, s2, d], 23), randn(&[b, kh, s2, d], 24));
+    let q = randn(&[b, h, t, d], 25);
+    let total = s1 + s2;
+    let bias: Vec<f32> = (0..b * t * total).map(|i| if (i * 7 + i / total) % 5 == 0 { -1e9 } else { 0.0 }).collect();
+    let bias = Tensor::from_vec(bias, (b, 1, t, total), &Device::Cpu)?;
+    let scale = 0.35;
+    let sources = [KvSource { k: &pk, v: &pv, rows_per: share }, KvSource { k: &ok, v: &ov, rows_per: 1 }];
+    let got = engine::ops::prefill_attention(&q, &sources, &bias, scale as f32)?;
+    // Reference: every row's keys and values in full, each query head's own copy, f64.
+    let expand = |p: &Tensor, o: &Tensor| -> candle_core::Result<Tensor> {
+        let rows: Vec<Tensor> = (0..b).map(|r| p.narrow(0, r / share, 1)).collect::<candle_core::Result<_>>()?;
+        let full = Tensor::cat(&[Tensor::cat(&rows, 0)?, o.clone()], 2)?.to_dtype(DType::F64)?;
+        let heads: Vec<Tensor> = (0..h).map(|hi| full.narrow(1, hi / (h / kh), 1)).collect::<candle_core::Result<_>>()?;
+        Tensor::cat(&heads, 1)
+    };
+    let (k, v) = (expand(&pk, &ok)?, expand(&pv, &ov)?);
+    let scores = (q.to_dtype(DType::F64)?.matmul(&k.t()?)? * scale)?.broadcast_add(&bias.to_dtype(DType::F64)?)?;
+    let want = candle_nn::ops::softmax(&scores, D::Minus1)?.matmul(&v)?;
+    close(&got, &want, "prefill_attention");
     Ok(())
 }

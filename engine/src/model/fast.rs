@@ -316,6 +316,12 @@ impl Llama {
                     sources.push(KvSource { k: &k, v: &v, rows_per: 1 });
                     decode_attention(&q, &sources, bias, scale as f32)?.reshape((b, t, a.h * a.d))?
                 }
+                // Several tokens a row, f32 on the CPU: one fused pass reading the cache in place.
+                None if crate::ops::fusable(&q) => {
+                    let mut sources: Vec<KvSource> = cache.shared(i).map(|(k, v, rows_per)| KvSource { k, v, rows_per }).collect();
+                    sources.push(KvSource { k: &k, v: &v, rows_per: 1 });
+                    crate::ops::prefill_attention(&q, &sources, bias, scale as f32)?.transpose(1, 2)?.reshape((b, t, a.h * a.d))?
+                }
                 None => {
                     let (k, v) = cache.full(i, k, v)?;
                     prefill_attention(&q, &k, &v, bias, scale)?.reshape((b, t, a.h * a.d))?

@@ -34,27 +34,7 @@ fn dims(q: &Shape, k: &Shape, v: &Shape) -> Result<(usize, usize, usize, usize)>
 #[allow(clippy::too_many_arguments)]
 unsafe fn matmul(c: &mut [f32], m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize) {
     debug_assert!(c.len() >= m * n);
-    gemm::gemm(
-        m,
-        n,
-        k,
-        c.as_mut_ptr(),
-        1,
-        n as isize,
-        false,
-        a.as_ptr(),
-        a_cs as isize,
-        a_rs as isize,
-        b.as_ptr(),
-        b_cs as isize,
-        b_rs as isize,
-        0.0,
-        1.0,
-        false,
-        false,
-        false,
-        gemm::Parallelism::None,
-    );
+    super::gemm(c, n, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, false)
 }
 
 /// The f32 data of a locked contiguous CPU tensor.

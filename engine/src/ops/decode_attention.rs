@@ -10,6 +10,7 @@
 //! own. Inference only: no backward.
 //!
 //! Shapes: b rows, h query heads, k key/value heads, s cached positions, d head size.
+use super::head_kernels::{self, Rows};
 use candle_core::{Layout, Result, Storage, Tensor};
 
 /// Cached keys and values `k, v: (b / rows_per, k, s, d)` (any strides with `d`
@@ -28,23 +29,10 @@ pub fn decode_attention(q: &Tensor, sources: &[KvSource], bias: &[f32], scale: f
     let (qs, ql) = q.storage_and_layout();
     let qd = &cpu_f32(&qs, "q")?[ql.start_offset()..][..b * h * d];
     let guards: Vec<_> = sources.iter().map(|s| (s.k.storage_and_layout(), s.v.storage_and_layout())).collect();
-    let mut srcs = Vec::with_capacity(sources.len());
-    let mut total = 0;
-    for (src, ((ks, kl), (vs, vl))) in sources.iter().zip(&guards) {
-        let (rows, kh, s, dk) = kl.shape().dims4()?;
-        if t != 1 || dk != d || vl.shape() != kl.shape() || h % kh != 0 || src.rows_per == 0 || rows * src.rows_per != b {
-            candle_core::bail!(
-                "decode-attention: q {:?} does not fit keys {:?} / values {:?} shared by {} rows",
-                q.shape(),
-                kl.shape(),
-                vl.shape(),
-                src.rows_per
-            );
-        }
-        let ((kst, ko), (vst, vo)) = (strides4(kl, "k")?, strides4(vl, "v")?);
-        srcs.push(Src { k: &cpu_f32(ks, "k")?[ko..], v: &cpu_f32(vs, "v")?[vo..], ks: kst, vs: vst, kh, s, rows_per: src.rows_per });
-        total += s;
+    if t != 1 {
+        candle_core::bail!("decode-attention: expects one query per row, q is {:?}", q.shape());
     }
+    let (srcs, total) = gather(sources, &guards, (b, h, d), "decode-attention")?;
     if bias.len() != b * total {
         candle_core::bail!("decode-attention: bias of {} for {b} rows × {total} positions", bias.len());
     }
@@ -62,7 +50,35 @@ pub fn decode_attention(q: &Tensor, sources: &[KvSource], bias: &[f32], scale: f
     Tensor::from_vec(out, (b, h, 1, d), q.device())
 }
 
-fn cpu_f32<'a>(s: &'a Storage, what: &str) -> Result<&'a [f32]> {
+/// Each source's data, strides and sharing, checked against `(b, h, d)` of the queries, and
+/// the positions over all of them.
+/// `guards` are the sources' locked key and value storages.
+pub(super) fn gather<'a, G: std::ops::Deref<Target = Storage>>(
+    sources: &[KvSource],
+    guards: &'a [((G, &Layout), (G, &Layout))],
+    (b, h, d): (usize, usize, usize),
+    op: &str,
+) -> Result<(Vec<Src<'a>>, usize)> {
+    let mut srcs = Vec::with_capacity(sources.len());
+    let mut total = 0;
+    for (src, ((ks, kl), (vs, vl))) in sources.iter().zip(guards) {
+        let (rows, kh, s, dk) = kl.shape().dims4()?;
+        if dk != d || vl.shape() != kl.shape() || h % kh != 0 || src.rows_per == 0 || rows * src.rows_per != b {
+            candle_core::bail!(
+                "{op}: queries of {b} rows, {h} heads of {d} do not fit keys {:?} / values {:?} shared by {} rows",
+                kl.shape(),
+                vl.shape(),
+                src.rows_per
+            );
+        }
+        let ((kst, ko), (vst, vo)) = (strides4(kl, "k")?, strides4(vl, "v")?);
+        srcs.push(Src { k: &cpu_f32(ks, "k")?[ko..], v: &cpu_f32(vs, "v")?[vo..], ks: kst, vs: vst, kh, s, rows_per: src.rows_per });
+        total += s;
+    }
+    Ok((srcs, total))
+}
+
+pub(super) fn cpu_f32<'a>(s: &'a Storage, what: &str) -> Result<&'a [f32]> {
     match s {
         Storage::Cpu(c) => c.as_slice::<f32>(),
         _ => candle_core::bail!("decode-attention: {what} is not an f32 CPU tensor"),
@@ -87,14 +103,14 @@ struct Dims {
 }
 
 /// One source's data from its view's start, strides, key/value heads, positions, sharing.
-struct Src<'a> {
-    k: &'a [f32],
-    v: &'a [f32],
-    ks: [usize; 3],
-    vs: [usize; 3],
-    kh: usize,
-    s: usize,
-    rows_per: usize,
+pub(super) struct Src<'a> {
+    pub k: &'a [f32],
+    pub v: &'a [f32],
+    pub ks: [usize; 3],
+    pub vs: [usize; 3],
+    pub kh: usize,
+    pub s: usize,
+    pub rows_per: usize,
 }
 
 /// [`attend`] compiled for AVX2 + FMA (the rest of the build targets baseline x86-64).
@@ -167,17 +183,8 @@ impl Head<'_> {
     /// Softmax in place over the scaled, biased scores in `p`; returns the normaliser.
     #[inline(always)]
     fn softmax(&self, p: &mut [f32]) -> f32 {
-        let mut max = f32::NEG_INFINITY;
-        for (pj, &bj) in p.iter_mut().zip(self.bias) {
-            *pj = *pj * self.scale + bj;
-            max = max.max(*pj);
-        }
-        let mut sum = 0f32;
-        for pj in p.iter_mut() {
-            *pj = (*pj - max).exp();
-            sum += *pj;
-        }
-        sum
+        let max = super::exp::scale_add_max(p, self.scale, self.bias);
+        super::exp::exp_sum(p, max)
     }
 
     #[inline(always)]
@@ -203,62 +210,24 @@ impl Head<'_> {
         }
     }
 
+    /// [`Head::attend`] for a head size known at compile time, through [`head_kernels`]:
+    /// eight keys at a time, the output row in registers.
     #[inline(always)]
     fn attend_fixed<const D: usize>(&self, p: &mut [f32], y: &mut [f32]) {
-        let q = &self.q[..D];
         let mut j = 0;
         for seg in self.segs {
-            // Four keys at a time: four independent sums in flight instead of one chain of
-            // dependent adds per key (each score summed in the same order as one at a time).
-            let mut i = 0;
-            while i + 4 <= seg.s {
-                let ks = [seg.key(i, D), seg.key(i + 1, D), seg.key(i + 2, D), seg.key(i + 3, D)];
-                let mut acc = [[0f32; 8]; 4];
-                for c in 0..D / 8 {
-                    for (a, k) in acc.iter_mut().zip(&ks) {
-                        for l in 0..8 {
-                            a[l] += q[c * 8 + l] * k[c * 8 + l];
-                        }
-                    }
-                }
-                for (o, a) in p[j..j + 4].iter_mut().zip(&acc) {
-                    *o = a.iter().sum::<f32>();
-                }
-                i += 4;
-                j += 4;
-            }
-            for i in i..seg.s {
-                p[j] = dot_fixed::<D>(q, seg.key(i, D));
-                j += 1;
-            }
+            head_kernels::scores::<D>(self.q, Rows { data: seg.k, step: seg.kstep, n: seg.s }, &mut p[j..]);
+            j += seg.s;
         }
-        let sum = self.softmax(p);
+        let inv = 1.0 / self.softmax(p);
         let mut acc = [0f32; D];
         let mut j = 0;
         for seg in self.segs {
-            for i in 0..seg.s {
-                let w = p[j] / sum;
-                let v = seg.value(i, D);
-                for c in 0..D {
-                    acc[c] += w * v[c];
-                }
-                j += 1;
-            }
+            head_kernels::weighted::<D>(&p[j..], inv, Rows { data: seg.v, step: seg.vstep, n: seg.s }, &mut acc);
+            j += seg.s;
         }
         y[..D].copy_from_slice(&acc);
     }
-}
-
-/// [`dot`] of `D` (a multiple of 8) values, unrolled: the same lanes, the same sum.
-#[inline(always)]
-fn dot_fixed<const D: usize>(q: &[f32], k: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    for c in 0..D / 8 {
-        for l in 0..8 {
-            acc[l] += q[c * 8 + l] * k[c * 8 + l];
-        }
-    }
-    acc.iter().sum::<f32>()
 }
 
 /// Dot product in 8 independent lanes (so it vectorises), then the lanes summed.

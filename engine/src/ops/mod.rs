@@ -13,7 +13,10 @@
 pub(crate) mod adamw;
 mod attention;
 mod decode_attention;
+pub(crate) mod exp;
+mod head_kernels;
 mod panels;
+mod prefill_attention;
 mod quant;
 mod quant_dot;
 mod rmsnorm;
@@ -25,6 +28,7 @@ mod xent;
 pub use attention::causal_attention;
 pub use decode_attention::{decode_attention, KvSource};
 pub use panels::PanelWeight;
+pub use prefill_attention::prefill_attention;
 pub use quant::{QuantKind, QuantWeight};
 pub use rmsnorm::rms_norm;
 pub use rope::rope;
@@ -56,4 +60,32 @@ pub(crate) fn f32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f
 /// The u32 data of a contiguous CPU tensor argument.
 pub(crate) fn u32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [u32]> {
     data(s, l, op)
+}
+
+/// `c (m, n) (+)= a (m, k) · b (k, n)`, each given by (row stride, column stride); `c`'s rows
+/// are `c_rs` apart. Adds to `c` when `add`, else overwrites it.
+/// SAFETY: the strides address only elements inside `a`, `b` and `c`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm(c: &mut [f32], c_rs: usize, m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, add: bool) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        c.as_mut_ptr(),
+        1,
+        c_rs as isize,
+        add,
+        a.as_ptr(),
+        a_cs as isize,
+        a_rs as isize,
+        b.as_ptr(),
+        b_cs as isize,
+        b_rs as isize,
+        if add { 1.0 } else { 0.0 },
+        1.0,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    );
 }

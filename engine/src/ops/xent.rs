@@ -3,7 +3,7 @@
 //! `lp = x[target] - logsumexp(x)`, one pass per row (max, sum of exponentials, pick).
 //! Backward: `dx = g · (onehot(target) - softmax(x))`, the softmax recomputed in the
 //! same pass (nothing of size `v` is kept between forward and backward).
-use super::{f32s, u32s};
+use super::{exp, f32s, u32s};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 
 struct TokenLogprobs;
@@ -13,11 +13,23 @@ pub fn token_logprobs(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     logits.contiguous()?.apply_op2(&targets.contiguous()?, TokenLogprobs)
 }
 
-/// `(max, logsumexp)` of a row.
-fn lse(row: &[f32]) -> (f32, f32) {
+/// Whether rows of `v` logits take the vectorised [`exp`] (a large vocabulary, where the
+/// exponentials are a visible part of a step). Below [`crate::logprob::RESPONSE_ONLY_VOCAB`]
+/// the op keeps libm's `expf`: the numbers earlier from-scratch runs were trained with
+/// (rounding moves a training trajectory).
+fn vectorised(v: usize) -> bool {
+    v >= crate::logprob::RESPONSE_ONLY_VOCAB
+}
+
+/// `logsumexp` of a row; `scratch` (the row's length) is working space.
+fn lse(row: &[f32], scratch: &mut [f32]) -> f32 {
     let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let sum: f32 = row.iter().map(|&v| (v - max).exp()).sum();
-    (max, max + sum.ln())
+    if !vectorised(row.len()) {
+        let sum: f32 = row.iter().map(|&v| (v - max).exp()).sum();
+        return max + sum.ln();
+    }
+    scratch.copy_from_slice(row);
+    max + exp::exp_sum(scratch, max).ln()
 }
 
 fn check(l1: &Layout, l2: &Layout) -> Result<usize> {
@@ -38,11 +50,12 @@ impl CustomOp2 for TokenLogprobs {
         let (x, tg) = (f32s(s1, l1, self.name())?, u32s(s2, l2, self.name())?);
         let v = check(l1, l2)?;
         let mut out = Vec::with_capacity(tg.len());
+        let mut scratch = vec![0f32; v];
         for (row, &t) in x.chunks_exact(v).zip(tg) {
             let Some(&picked) = row.get(t as usize) else {
                 candle_core::bail!("token-logprobs: target {t} outside the vocabulary of {v}");
             };
-            out.push(picked - lse(row).1);
+            out.push(picked - lse(row, &mut scratch));
         }
         Ok((CpuStorage::F32(out), l2.shape().clone()))
     }
@@ -75,9 +88,15 @@ impl CustomOp3 for TokenLogprobsBwd {
             if gv == 0.0 {
                 continue; // masked token: no gradient
             }
-            let l = lse(row).1;
-            for (d, &xv) in dr.iter_mut().zip(row) {
-                *d = -gv * (xv - l).exp();
+            let l = lse(row, dr);
+            if vectorised(v) {
+                dr.copy_from_slice(row);
+                exp::exp_sum(dr, l);
+                dr.iter_mut().for_each(|d| *d *= -gv);
+            } else {
+                for (d, &xv) in dr.iter_mut().zip(row) {
+                    *d = -gv * (xv - l).exp();
+                }
             }
             if let Some(d) = dr.get_mut(t as usize) {
                 *d += gv;
