@@ -119,6 +119,13 @@ impl KvCache {
     fn shared(&self, i: usize) -> impl Iterator<Item = (&Tensor, &Tensor, usize)> {
         self.prefix.iter().map(move |p| (&p.layers[i].0, &p.layers[i].1, p.rows_per))
     }
+    /// Layer `i`'s positions as the fused attention reads them in place: the shared ones,
+    /// outermost first, then the rows' own `(k, v)`.
+    fn sources<'a>(&'a self, i: usize, k: &'a Tensor, v: &'a Tensor) -> Vec<KvSource<'a>> {
+        let mut s: Vec<KvSource> = self.shared(i).map(|(k, v, rows_per)| KvSource { k, v, rows_per }).collect();
+        s.push(KvSource { k, v, rows_per: 1 });
+        s
+    }
     /// Layer `i`'s keys and values for every row, shared positions first: `(k, v)` of
     /// `(b, k, s, d)`, copying the shared ones out (for a step of several tokens).
     fn full(&self, i: usize, k: Tensor, v: Tensor) -> candle_core::Result<(Tensor, Tensor)> {
@@ -312,14 +319,12 @@ impl Llama {
             let y = match &one_query_bias {
                 // (b, h, 1, d) -> (b, 1, h·d): a plain reshape, t being 1
                 Some(bias) => {
-                    let mut sources: Vec<KvSource> = cache.shared(i).map(|(k, v, rows_per)| KvSource { k, v, rows_per }).collect();
-                    sources.push(KvSource { k: &k, v: &v, rows_per: 1 });
+                    let sources = cache.sources(i, &k, &v);
                     decode_attention(&q, &sources, bias, scale as f32)?.reshape((b, t, a.h * a.d))?
                 }
                 // Several tokens a row, f32 on the CPU: one fused pass reading the cache in place.
                 None if crate::ops::fusable(&q) => {
-                    let mut sources: Vec<KvSource> = cache.shared(i).map(|(k, v, rows_per)| KvSource { k, v, rows_per }).collect();
-                    sources.push(KvSource { k: &k, v: &v, rows_per: 1 });
+                    let sources = cache.sources(i, &k, &v);
                     crate::ops::prefill_attention(&q, &sources, bias, scale as f32)?.transpose(1, 2)?.reshape((b, t, a.h * a.d))?
                 }
                 None => {

@@ -147,13 +147,7 @@ unsafe fn exp_sum_avx2(xs: &mut [f32], shift: f32) -> f32 {
         *x = exp(*x - shift);
         tail += *x;
     }
-    reduce(&lanes) + tail
-}
-
-/// The eight lanes' sum in a fixed order.
-#[inline(always)]
-fn reduce(a: &[f32; 8]) -> f32 {
-    ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
+    super::sum8(&lanes) + tail
 }
 
 #[inline(always)]
@@ -171,7 +165,7 @@ fn exp_sum_lanes(xs: &mut [f32], shift: f32) -> f32 {
         *x = exp(*x - shift);
         tail += *x;
     }
-    reduce(&acc) + tail
+    super::sum8(&acc) + tail
 }
 
 #[cfg(test)]

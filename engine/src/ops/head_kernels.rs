@@ -34,7 +34,7 @@ pub fn scores<const D: usize>(q: &[f32], k: Rows, p: &mut [f32]) {
         }
     }
     for i in 0..k.n {
-        p[i] = reduce(&lanes::<D>(q, k.row(i, D)));
+        p[i] = super::sum8(&lanes::<D>(q, k.row(i, D)));
     }
 }
 
@@ -71,11 +71,6 @@ fn lanes<const D: usize>(q: &[f32], k: &[f32]) -> [f32; 8] {
     a
 }
 
-#[inline(always)]
-fn reduce(a: &[f32; 8]) -> f32 {
-    ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
-}
-
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn scores_avx2<const D: usize>(q: &[f32], k: Rows, p: &mut [f32]) {
@@ -104,7 +99,7 @@ unsafe fn scores_avx2<const D: usize>(q: &[f32], k: Rows, p: &mut [f32]) {
         }
         let mut l = [0f32; 8];
         _mm256_storeu_ps(l.as_mut_ptr(), a);
-        p[i] = reduce(&l);
+        p[i] = super::sum8(&l);
     }
 }
 
@@ -147,7 +142,7 @@ mod tests {
             let mut p = vec![0f32; n];
             scores::<D>(&q, rows, &mut p);
             for i in 0..n {
-                assert_eq!(p[i].to_bits(), reduce(&lanes::<D>(&q, rows.row(i, D))).to_bits(), "D {D} n {n} key {i}");
+                assert_eq!(p[i].to_bits(), crate::ops::sum8(&lanes::<D>(&q, rows.row(i, D))).to_bits(), "D {D} n {n} key {i}");
                 let want: f64 = q.iter().zip(rows.row(i, D)).map(|(&a, &b)| a as f64 * b as f64).sum();
                 assert!((p[i] as f64 - want).abs() < 1e-4, "D {D} n {n} key {i}: {} vs {want}", p[i]);
             }

@@ -62,6 +62,13 @@ pub(crate) fn u32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [u
     data(s, l, op)
 }
 
+/// The sum of eight lanes in AVX2's pairwise order, `((l0 + l1) + (l2 + l3)) + ((l4 + l5) +
+/// (l6 + l7))`: the one order the vector kernels and their portable paths share.
+#[inline(always)]
+pub(crate) fn sum8(a: &[f32; 8]) -> f32 {
+    ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+}
+
 /// `c (m, n) (+)= a (m, k) · b (k, n)`, each given by (row stride, column stride); `c`'s rows
 /// are `c_rs` apart. Adds to `c` when `add`, else overwrites it.
 /// SAFETY: the strides address only elements inside `a`, `b` and `c`.

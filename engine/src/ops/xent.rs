@@ -21,15 +21,17 @@ fn vectorised(v: usize) -> bool {
     v >= crate::logprob::RESPONSE_ONLY_VOCAB
 }
 
-/// `logsumexp` of a row; `scratch` (the row's length) is working space.
-fn lse(row: &[f32], scratch: &mut [f32]) -> f32 {
+/// `(logsumexp, Σ e^(x - max))` of a row. Vectorised, `scratch` (the row's length) is left
+/// holding each `e^(x - max)`.
+fn lse(row: &[f32], scratch: &mut [f32]) -> (f32, f32) {
     let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    if !vectorised(row.len()) {
-        let sum: f32 = row.iter().map(|&v| (v - max).exp()).sum();
-        return max + sum.ln();
-    }
-    scratch.copy_from_slice(row);
-    max + exp::exp_sum(scratch, max).ln()
+    let sum = if vectorised(row.len()) {
+        scratch.copy_from_slice(row);
+        exp::exp_sum(scratch, max)
+    } else {
+        row.iter().map(|&v| (v - max).exp()).sum()
+    };
+    (max + sum.ln(), sum)
 }
 
 fn check(l1: &Layout, l2: &Layout) -> Result<usize> {
@@ -55,7 +57,7 @@ impl CustomOp2 for TokenLogprobs {
             let Some(&picked) = row.get(t as usize) else {
                 candle_core::bail!("token-logprobs: target {t} outside the vocabulary of {v}");
             };
-            out.push(picked - lse(row, &mut scratch));
+            out.push(picked - lse(row, &mut scratch).0);
         }
         Ok((CpuStorage::F32(out), l2.shape().clone()))
     }
@@ -88,11 +90,11 @@ impl CustomOp3 for TokenLogprobsBwd {
             if gv == 0.0 {
                 continue; // masked token: no gradient
             }
-            let l = lse(row, dr);
+            let (l, sum) = lse(row, dr);
             if vectorised(v) {
-                dr.copy_from_slice(row);
-                exp::exp_sum(dr, l);
-                dr.iter_mut().for_each(|d| *d *= -gv);
+                // dr holds e^(x - max); softmax is that over its sum.
+                let k = -gv / sum;
+                dr.iter_mut().for_each(|d| *d *= k);
             } else {
                 for (d, &xv) in dr.iter_mut().zip(row) {
                     *d = -gv * (xv - l).exp();
