@@ -49,7 +49,7 @@ fn compare(ck: &mut Checkpoint, a: &DecodeGguf, path: &std::path::Path) -> Resul
     let params = SampleParams { temperature: 0.0, top_p: 1.0, max_new_tokens: a.max_new_tokens, stop: vec![] };
     let seeds = vec![0; prompts.len()];
     // One prompt at a time: decode steps of one row, which go through the quantized weights
-    // (steps of more than QUANT_ROWS rows use the f32 panels).
+    // (as does a prompt of at most `quant_rows` tokens; longer ones use the f32 weights).
     let quant = ck.model.decode_quant();
     let one_by_one = |ck: &Checkpoint| -> Result<Vec<engine::Generation>> {
         let mut out = vec![];

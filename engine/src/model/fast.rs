@@ -171,7 +171,7 @@ impl KvCache {
 /// A decode step multiplies `(b, e)` by each weight; candle's CPU matmul re-packs the
 /// weight on every such call. Steps of at most [`PANEL_ROWS`] rows use the packed copy;
 /// longer ones (prefill) the plain matmul, which amortises its packing. When decoding
-/// through quantized weights ([`Llama::set_decode_quant`]), steps of at most [`QUANT_ROWS`]
+/// through quantized weights ([`Llama::set_decode_quant`]), steps of at most [`quant_rows`]
 /// rows use those. Costs one copy of the weights (and the quantized one) while it lives;
 /// [`crate::sample::generate`] builds one per call on CPU.
 #[derive(Debug)]
@@ -204,12 +204,19 @@ impl DecodeWeight {
     }
 }
 
-/// Most rows of a step that goes through the quantized weights (when there are some). The
-/// quantized kernel moves a fifth to a quarter of the bytes of f32 but does more work per
-/// weight: measured on SmolLM2-135M (2-core AMD EPYC, AVX2, one thread), Q4_1 against f32
-/// panels decodes 1.8× as fast at 1 row, 1.3× at 4, 1.15× at 8, 0.85× at 16; a prefill
-/// through candle's f32 matmul is faster still (290 against 180 tokens/s at 128 tokens).
-pub const QUANT_ROWS: usize = 8;
+/// Most rows of a step that goes through weights quantized as `kind` (when there are
+/// some); longer steps use the f32 panels or, past [`PANEL_ROWS`], candle's matmul. The
+/// integer kernels move a fifth (Q4_1) to a quarter (Q8_0) of f32's bytes but do more work
+/// per weight. Measured one projection at a time on SmolLM2-135M's shapes (2-core AMD EPYC,
+/// AVX2, one thread), quantized against panels: the 30 layers' Q4_1 projections 3.7× as
+/// fast at 1 row, 1.5× at 16, 1.4× at 32, 1.15× at 64 and 128; the Q8_0 output head 2.0× at
+/// 8 rows, 1.25× at 16, 1.14× at 32, 0.98× at 64.
+pub const fn quant_rows(kind: QuantKind) -> usize {
+    match kind {
+        QuantKind::Q8_0 => 32,
+        QuantKind::Q4_1 => 64,
+    }
+}
 
 /// Most rows (`b·t`) of a step that goes through the packed weights. Measured per
 /// projection (2-core AMD EPYC, AVX2, one thread, hidden 256 / 688): packed 2.5-3.5× faster
@@ -221,13 +228,13 @@ pub const PANEL_ROWS: usize = 128;
 const ATTENTION_CHUNK_BYTES: usize = 16 << 20;
 
 /// `x: (b, t, in)` times a packed weight -> `(b, t, out)`: the quantized one for steps of at
-/// most [`QUANT_ROWS`] rows, the panels for at most [`PANEL_ROWS`]; `None` otherwise (the
+/// most [`quant_rows`] rows, the panels for at most [`PANEL_ROWS`]; `None` otherwise (the
 /// caller's plain matmul).
 fn panel_matmul(x: &Tensor, w: Option<&DecodeWeight>) -> candle_core::Result<Option<Tensor>> {
     let (b, t, i) = x.dims3()?;
     let Some(w) = w else { return Ok(None) };
     let y = match &w.quant {
-        Some(q) if b * t <= QUANT_ROWS => q.matmul(&x.reshape((b * t, i))?)?,
+        Some(q) if b * t <= quant_rows(q.kind()) => q.matmul(&x.reshape((b * t, i))?)?,
         _ if b * t <= PANEL_ROWS => w.panel.matmul(&x.reshape((b * t, i))?)?,
         _ => return Ok(None),
     };

@@ -6,7 +6,7 @@ mod rope;
 mod tape;
 
 pub use config::{Config, ModelType, RopeScaling, TokenIds};
-pub use fast::{step_inputs, KvCache, Packed, PANEL_ROWS, QUANT_ROWS};
+pub use fast::{quant_rows, step_inputs, KvCache, Packed, PANEL_ROWS};
 pub use llama::{Attention, Block, Llama, Mlp};
 pub use rope::{inv_freq, Rope};
 pub use tape::{Tape, Track};

@@ -83,15 +83,19 @@ fn matmul(x: &[f32], m: usize, k: usize, w: &[f32], n: usize) -> Vec<f32> {
         while r0 < m {
             let mr = (m - r0).min(6);
             let (xs, ys) = (&x[r0 * k..(r0 + mr) * k], &mut y[r0 * n..(r0 + mr) * n]);
+            // The last block of rows asks for the next group's panels while it works on
+            // this group's (from the cache by then): the next group's first block finds
+            // them there instead of waiting on memory.
+            let ahead = if r0 > 0 && r0 + mr == m && p1 < panels { group * k * NR } else { 0 };
             // Fewer rows, more panels at once: every block keeps ≥ 5 independent
             // accumulator chains (FMA latency) within the 16 vector registers.
             match mr {
-                6 => rows::<6, 2>(xs, k, w, ys, n, p0..p1),
-                5 => rows::<5, 2>(xs, k, w, ys, n, p0..p1),
-                4 => rows::<4, 2>(xs, k, w, ys, n, p0..p1),
-                3 => rows::<3, 4>(xs, k, w, ys, n, p0..p1),
-                2 => rows::<2, 4>(xs, k, w, ys, n, p0..p1),
-                _ => rows::<1, 8>(xs, k, w, ys, n, p0..p1),
+                6 => rows::<6, 2>(xs, k, w, ys, n, p0..p1, ahead),
+                5 => rows::<5, 2>(xs, k, w, ys, n, p0..p1, ahead),
+                4 => rows::<4, 2>(xs, k, w, ys, n, p0..p1, ahead),
+                3 => rows::<3, 4>(xs, k, w, ys, n, p0..p1, ahead),
+                2 => rows::<2, 4>(xs, k, w, ys, n, p0..p1, ahead),
+                _ => rows::<1, 8>(xs, k, w, ys, n, p0..p1, ahead),
             }
             r0 += mr;
         }
@@ -99,28 +103,32 @@ fn matmul(x: &[f32], m: usize, k: usize, w: &[f32], n: usize) -> Vec<f32> {
     y
 }
 
-/// `MR` rows against the panels in `range`, `NP` panels at a time (then one at a time at the end).
-fn rows<const MR: usize, const NP: usize>(x: &[f32], k: usize, w: &[f32], y: &mut [f32], n: usize, range: std::ops::Range<usize>) {
+/// `MR` rows against the panels in `range`, `NP` panels at a time (then one at a time at
+/// the end); the panels `ahead` floats further on are prefetched as they go (0: none).
+#[allow(clippy::too_many_arguments)]
+fn rows<const MR: usize, const NP: usize>(x: &[f32], k: usize, w: &[f32], y: &mut [f32], n: usize, range: std::ops::Range<usize>, ahead: usize) {
     let mut j = range.start;
     while j + NP <= range.end {
-        block::<MR, NP>(x, k, &w[j * k * NR..(j + NP) * k * NR], y, n, j * NR);
+        block::<MR, NP>(x, k, &w[j * k * NR..(j + NP) * k * NR], y, n, j * NR, ahead);
         j += NP;
     }
     while j < range.end {
-        block::<MR, 1>(x, k, &w[j * k * NR..(j + 1) * k * NR], y, n, j * NR);
+        block::<MR, 1>(x, k, &w[j * k * NR..(j + 1) * k * NR], y, n, j * NR, ahead);
         j += 1;
     }
 }
 
-/// `y[.., col0..col0 + 8·NP] = x · panels`, for `x: MR × k`, `w: NP` panels.
-fn block<const MR: usize, const NP: usize>(x: &[f32], k: usize, w: &[f32], y: &mut [f32], n: usize, col0: usize) {
+/// `y[.., col0..col0 + 8·NP] = x · panels`, for `x: MR × k`, `w: NP` panels; prefetches as
+/// many bytes `ahead` floats on (0: none).
+fn block<const MR: usize, const NP: usize>(x: &[f32], k: usize, w: &[f32], y: &mut [f32], n: usize, col0: usize, ahead: usize) {
     assert!(x.len() >= MR * k && w.len() >= NP * k * NR && y.len() >= MR * n);
     let mut acc = [[[0f32; NR]; NP]; MR];
     #[cfg(target_arch = "x86_64")]
     {
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has AVX2 and FMA; the assert above bounds every access.
-            unsafe { block_avx2::<MR, NP>(x, k, w, &mut acc) };
+            // SAFETY: the CPU has AVX2 and FMA; the assert above bounds every access (a
+            // prefetch reads nothing).
+            unsafe { block_avx2::<MR, NP>(x, k, w, &mut acc, ahead) };
             store::<MR, NP>(&acc, y, n, col0);
             return;
         }
@@ -141,11 +149,17 @@ fn block<const MR: usize, const NP: usize>(x: &[f32], k: usize, w: &[f32], y: &m
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn block_avx2<const MR: usize, const NP: usize>(x: &[f32], k: usize, w: &[f32], out: &mut [[[f32; NR]; NP]; MR]) {
+unsafe fn block_avx2<const MR: usize, const NP: usize>(x: &[f32], k: usize, w: &[f32], out: &mut [[[f32; NR]; NP]; MR], ahead: usize) {
     use std::arch::x86_64::*;
     let (xp, wp) = (x.as_ptr(), w.as_ptr());
     let mut acc = [[_mm256_setzero_ps(); NP]; MR];
     for kk in 0..k {
+        if ahead > 0 && kk % 2 == 0 {
+            // This step's and the next one's rows of each panel (one cache line), a group on.
+            for p in 0..NP {
+                _mm_prefetch::<_MM_HINT_T0>(wp.wrapping_add(ahead + p * k * NR + kk * NR) as *const i8);
+            }
+        }
         let mut wv = [_mm256_setzero_ps(); NP];
         for (p, v) in wv.iter_mut().enumerate() {
             *v = _mm256_loadu_ps(wp.add(p * k * NR + kk * NR));

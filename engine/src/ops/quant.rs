@@ -5,21 +5,21 @@
 //! blocks of 32 weights with their scale: Q8_0 (`w = d·q`, q an i8) or Q4_1
 //! (`w = d·q + m`, q in 0..16), ggml's layouts and reference quantizers, so quantizing the
 //! dequantized tensors of a Q8_0 or Q4_1 GGUF file gives back its blocks. Each input row is
-//! quantized per block to 8 bits (llama.cpp's Q8_1: `d`, and `s = d·Σq` for Q4_1's offset),
-//! and a block's dot product is an exact integer sum (AVX2 `maddubs`), scaled in f32.
+//! quantized per block to 8 bits (llama.cpp's Q8_1: a scale, and `Σq` for Q4_1's offset),
+//! and a block's dot product is an exact integer sum (AVX2 `maddubs`), scaled in f32
+//! ([`super::quant_dot`]).
 //!
-//! Same numbers on every machine and thread count: the AVX2 kernel keeps 8 lane
-//! accumulators (lane `j` of a block holds its elements `4j..4j+4`), each fused
-//! multiply-added once per block, then summed in a fixed order; the portable kernel does
-//! exactly that with `f32::mul_add`. Rows of the output are split across rayon's threads,
-//! each output element computed whole by one thread. Inference only: no backward.
+//! Same numbers on every machine and thread count: the AVX2 kernels keep 8 lane
+//! accumulators, each fused multiply-added once per block (Q8_0) or pair of blocks (Q4_1),
+//! then summed in [`super::sum8`]'s order; the portable kernels do exactly that with
+//! `f32::mul_add`. Rows of the output are split across rayon's threads (when it has more
+//! than one), each output element computed whole by one thread. Inference only: no backward.
 //!
 //! Shapes: m rows, k inputs, n outputs.
 use super::f32s;
-use super::quant_dot::{dot, quantize_rows, QRows, Weights};
+use super::quant_dot::{dot_span, quantize_rows, QRows, Weights};
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use half::f16;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Weights per block (one scale).
@@ -223,54 +223,41 @@ impl QuantWeight {
         let out = Out(y.as_mut_ptr());
         let run = |j0: usize| {
             let j1 = (j0 + N_TASK).min(n);
+            let mut buf = [[0f32; MR]; N_TASK];
             for i0 in (0..m).step_by(M_TILE) {
                 let i1 = (i0 + M_TILE).min(m);
                 let nw = if i1 - i0 <= 2 { NW } else { 1 };
-                let mut j = j0;
-                while j < j1 {
-                    let w = (j1 - j).min(nw);
-                    let mut i = i0;
-                    while i < i1 {
-                        let r = (i1 - i).min(MR);
-                        let res = self.dot_rows(j, w, &a, i, r);
-                        for (dj, row) in res.iter().enumerate().take(w) {
-                            for (di, v) in row.iter().enumerate().take(r) {
-                                // SAFETY: (i + di, j + dj) is inside (m, n), in this task's columns.
-                                unsafe { out.write((i + di) * n + j + dj, *v) };
-                            }
+                let mut i = i0;
+                while i < i1 {
+                    let r = (i1 - i).min(MR);
+                    self.span(j0..j1, nw, &a, i, r, &mut buf[..j1 - j0]);
+                    for (dj, row) in buf[..j1 - j0].iter().enumerate() {
+                        for (di, v) in row.iter().enumerate().take(r) {
+                            // SAFETY: (i + di, j0 + dj) is inside (m, n), in this task's columns.
+                            unsafe { out.write((i + di) * n + j0 + dj, *v) };
                         }
-                        i += r;
                     }
-                    j += w;
+                    i += r;
                 }
             }
         };
         // Small products on this thread: a parallel split costs more than it saves.
-        if m * n * k < 1 << 20 {
-            (0..n).step_by(N_TASK).for_each(run);
-        } else {
-            (0..n).step_by(N_TASK).collect::<Vec<_>>().into_par_iter().for_each(run);
-        }
+        super::for_each_task((0..n).step_by(N_TASK), m * n * k >= 1 << 20, run);
         y
     }
 
-    /// Outputs `j..j + w` (`w ≤ NW`) for input rows `i..i + r` (`r ≤ MR`):
-    /// `[weight row][input row]`, the first `w × r` filled.
-    fn dot_rows(&self, j: usize, w: usize, a: &QRows, i: usize, r: usize) -> [[f32; MR]; NW] {
+    /// Outputs `js` for input rows `i..i + r` (`r ≤ MR`), `w ≤ NW` weight rows at a time:
+    /// `out[output][input row]`, the first `r` filled.
+    fn span(&self, js: std::ops::Range<usize>, w: usize, a: &QRows, i: usize, r: usize, out: &mut [[f32; MR]]) {
         let nb = self.k / QK;
-        let row = |j: usize| match &self.blocks {
-            Blocks::Q8_0(bs) => Weights::Q8_0(&bs[j * nb..(j + 1) * nb]),
-            Blocks::Q4_1(bs) => Weights::Q4_1(&bs[j * nb..(j + 1) * nb]),
+        let ws = match &self.blocks {
+            Blocks::Q8_0(bs) => Weights::Q8_0(&bs[js.start * nb..js.end * nb]),
+            Blocks::Q4_1(bs) => Weights::Q4_1(&bs[js.start * nb..js.end * nb]),
         };
-        let mut out = [[0f32; MR]; NW];
         macro_rules! go {
-            ($w:literal, $r:literal) => {{
-                let ws: [Weights; $w] = std::array::from_fn(|d| row(j + d));
-                let res = dot::<$r, $w>(ws, a, nb, std::array::from_fn(|d| i + d));
-                for (o, v) in out.iter_mut().zip(res) {
-                    o[..$r].copy_from_slice(&v);
-                }
-            }};
+            ($w:literal, $r:literal) => {
+                dot_span::<$r, $w, MR>(ws, a, nb, std::array::from_fn(|d| i + d), out)
+            };
         }
         match (w, r) {
             (1, 1) => go!(1, 1),
@@ -282,7 +269,6 @@ impl QuantWeight {
             (_, 3) => go!(2, 3),
             (_, _) => go!(2, 4),
         }
-        out
     }
 }
 
