@@ -27,12 +27,6 @@ fn groups(nb: usize) -> usize {
     nb.div_ceil(2)
 }
 
-/// Where element `e` of a row's block `b` lies in the row's paired layout.
-fn paired_byte(b: usize, e: usize, nb: usize) -> usize {
-    let within = if nb % 2 == 1 && b == nb - 1 { e } else { (e / 16) * 32 + (b % 2) * 16 + e % 16 };
-    (b / 2) * GROUP_BYTES + within
-}
-
 /// The 8 f32 lanes stored at `at` (native byte order).
 fn lane_floats(qs: &[i8], at: usize) -> [f32; 8] {
     std::array::from_fn(|l| f32::from_ne_bytes(std::array::from_fn(|i| qs[at + 4 * l + i] as u8)))
@@ -45,9 +39,58 @@ fn round_even(x: f32) -> f32 {
     (x + MAGIC) - MAGIC
 }
 
-/// Every row of `x (m, k)` quantized per block of 32 (llama.cpp's `quantize_row_q8_1`,
-/// rounding ties to even as its AVX2 version does, the scales kept in f32), laid out in
-/// order or `paired` ([`QRows`]).
+/// One block of 32 inputs quantized (llama.cpp's `quantize_row_q8_1`, rounding ties to even
+/// as its AVX2 version does, the scale kept in f32): the scale, the values and their sum.
+fn quantize_block(xb: &[f32]) -> (f32, [i8; QK], i32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx2") {
+            assert_eq!(xb.len(), QK);
+            // SAFETY: the CPU has AVX2; `xb` holds 32 values.
+            return unsafe { quantize_block_avx2(xb) };
+        }
+    }
+    quantize_block_portable(xb)
+}
+
+fn quantize_block_portable(xb: &[f32]) -> (f32, [i8; QK], i32) {
+    let amax = xb.iter().fold(0f32, |acc, v| acc.max(v.abs()));
+    let d = amax / 127.0;
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    let q: [i8; QK] = std::array::from_fn(|e| round_even(xb[e] * id) as i8);
+    (d, q, q.iter().map(|&v| v as i32).sum())
+}
+
+/// The same numbers as [`quantize_block_portable`]: the maximum is exact in any order,
+/// `cvtps` rounds ties to even as [`round_even`] does, and the values are at most 127 in
+/// magnitude (no saturation either way).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn quantize_block_avx2(xb: &[f32]) -> (f32, [i8; QK], i32) {
+    use std::arch::x86_64::*;
+    let v: [__m256; 4] = std::array::from_fn(|i| _mm256_loadu_ps(xb.as_ptr().add(8 * i)));
+    let sign = _mm256_set1_ps(-0.0);
+    let abs = v.map(|x| _mm256_andnot_ps(sign, x));
+    let m8 = _mm256_max_ps(_mm256_max_ps(abs[0], abs[1]), _mm256_max_ps(abs[2], abs[3]));
+    let m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps::<1>(m8));
+    let m2 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    let amax = _mm_cvtss_f32(_mm_max_ss(m2, _mm_movehdup_ps(m2)));
+    let d = amax / 127.0;
+    let id = _mm256_set1_ps(if d != 0.0 { 1.0 / d } else { 0.0 });
+    let q = v.map(|x| _mm256_cvtps_epi32(_mm256_mul_ps(x, id)));
+    let sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    let mut lanes = [0i32; 8];
+    _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, sum);
+    // packs work within 128-bit halves: the permute puts the 8 groups of 4 back in order.
+    let packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    let ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    let mut out = [0i8; QK];
+    _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, ordered);
+    (d, out, lanes.iter().sum())
+}
+
+/// Every row of `x (m, k)` quantized per block of 32 ([`quantize_block`]), laid out in order
+/// or `paired` ([`QRows`]).
 pub(super) fn quantize_rows(x: &[f32], m: usize, k: usize, paired: bool) -> QRows {
     let nb = k / QK;
     let row_bytes = if paired { groups(nb) * GROUP_BYTES } else { k };
@@ -55,14 +98,15 @@ pub(super) fn quantize_rows(x: &[f32], m: usize, k: usize, paired: bool) -> QRow
     let mut s = vec![0f32; nb];
     for (xr, row) in x.chunks_exact(k).zip(a.qs.chunks_exact_mut(row_bytes)) {
         for (b, xb) in xr.chunks_exact(QK).enumerate() {
-            let amax = xb.iter().fold(0f32, |acc, v| acc.max(v.abs()));
-            let d = amax / 127.0;
-            let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-            let mut sum = 0i32;
-            for (e, v) in xb.iter().enumerate() {
-                let q = round_even(v * id) as i8;
-                sum += q as i32;
-                row[if paired { paired_byte(b, e, nb) } else { b * QK + e }] = q;
+            let (d, q, sum) = quantize_block(xb);
+            if !paired {
+                row[b * QK..(b + 1) * QK].copy_from_slice(&q);
+            } else if nb % 2 == 1 && b == nb - 1 {
+                row[(b / 2) * GROUP_BYTES..][..QK].copy_from_slice(&q);
+            } else {
+                let at = (b / 2) * GROUP_BYTES + (b % 2) * 16;
+                row[at..at + 16].copy_from_slice(&q[..16]);
+                row[at + 32..at + 48].copy_from_slice(&q[16..]);
             }
             a.d.push(d);
             s[b] = sum as f32;
@@ -345,6 +389,26 @@ mod tests {
                 assert_eq!(p[1..].iter().map(|x| x.to_bits()).collect::<Vec<_>>(), two[j][..3].iter().map(|x| x.to_bits()).collect::<Vec<_>>(), "{kind} row {j}, two at a time");
             }
         }
+    }
+
+    /// The vector quantizer gives the portable one's scale, values and sum, bit for bit
+    /// (ties to even, a zero block, values up to the block's maximum of either sign).
+    #[test]
+    fn block_quantizers_agree() {
+        let mut cases: Vec<Vec<f32>> = (0..50).map(|i| rand(QK, 20 + i).iter().map(|v| v * (i as f32 + 0.5)).collect()).collect();
+        cases.push(vec![0.0; QK]);
+        // A maximum of 127 makes the scale 1: the other values are exact halves to round.
+        cases.push((0..QK).map(|e| if e == 0 { 127.0 } else { [0.5, 1.5, 2.5, -0.5, -3.5][e % 5] }).collect());
+        for xb in &cases {
+            let (a, b) = (quantize_block(xb), quantize_block_portable(xb));
+            assert_eq!((a.0.to_bits(), a.1, a.2), (b.0.to_bits(), b.1, b.2), "{xb:?}");
+        }
+    }
+
+/// Where element `e` of a row's block `b` lies in the row's paired layout.
+    fn paired_byte(b: usize, e: usize, nb: usize) -> usize {
+        let within = if nb % 2 == 1 && b == nb - 1 { e } else { (e / 16) * 32 + (b % 2) * 16 + e % 16 };
+        (b / 2) * GROUP_BYTES + within
     }
 
     /// The paired layout holds every quantized input once, and its lane vectors the blocks'
