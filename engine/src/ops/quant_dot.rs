@@ -61,9 +61,9 @@ fn quantize_block_portable(xb: &[f32]) -> (f32, [i8; QK], i32) {
     (d, q, q.iter().map(|&v| v as i32).sum())
 }
 
-/// The same numbers as [`quantize_block_portable`]: the maximum is exact in any order,
-/// `cvtps` rounds ties to even as [`round_even`] does, and the values are at most 127 in
-/// magnitude (no saturation either way).
+/// The same numbers as [`quantize_block_portable`] for finite inputs: the maximum is exact
+/// in any order, `cvtps` rounds ties to even as [`round_even`] does, and the values are at
+/// most 127 in magnitude (no saturation either way).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn quantize_block_avx2(xb: &[f32]) -> (f32, [i8; QK], i32) {
