@@ -192,12 +192,10 @@ impl CustomOp1 for QuantWeight {
 
 /// Input rows per kernel call (their accumulators in registers).
 const MR: usize = 4;
-/// Most weight rows per kernel call (each input block loaded once for all). Used for tiles
-/// of at most 2 input rows, where one accumulator chain per output would wait on the FMA
-/// latency; with more rows the chains are already independent (and more would spill).
+/// Most weight rows per kernel call (each input block loaded once for all). Used for
+/// products of at most 2 input rows, where one accumulator chain per output would wait on
+/// the FMA latency; with more rows the chains are already independent (and more would spill).
 const NW: usize = 2;
-/// Inputs multiplied per pass over the weights (their blocks stay in cache).
-const M_TILE: usize = 64;
 /// Output rows per parallel task.
 const N_TASK: usize = 64;
 
@@ -224,20 +222,15 @@ impl QuantWeight {
         let run = |j0: usize| {
             let j1 = (j0 + N_TASK).min(n);
             let mut buf = [[0f32; MR]; N_TASK];
-            for i0 in (0..m).step_by(M_TILE) {
-                let i1 = (i0 + M_TILE).min(m);
-                let nw = if i1 - i0 <= 2 { NW } else { 1 };
-                let mut i = i0;
-                while i < i1 {
-                    let r = (i1 - i).min(MR);
-                    self.span(j0..j1, nw, &a, i, r, &mut buf[..j1 - j0]);
-                    for (dj, row) in buf[..j1 - j0].iter().enumerate() {
-                        for (di, v) in row.iter().enumerate().take(r) {
-                            // SAFETY: (i + di, j0 + dj) is inside (m, n), in this task's columns.
-                            unsafe { out.write((i + di) * n + j0 + dj, *v) };
-                        }
+            let nw = if m <= 2 { NW } else { 1 };
+            for i in (0..m).step_by(MR) {
+                let r = (m - i).min(MR);
+                self.span(j0..j1, nw, &a, i, r, &mut buf[..j1 - j0]);
+                for (dj, row) in buf[..j1 - j0].iter().enumerate() {
+                    for (di, v) in row.iter().enumerate().take(r) {
+                        // SAFETY: (i + di, j0 + dj) is inside (m, n), in this task's columns.
+                        unsafe { out.write((i + di) * n + j0 + dj, *v) };
                     }
-                    i += r;
                 }
             }
         };
@@ -246,7 +239,8 @@ impl QuantWeight {
         y
     }
 
-    /// Outputs `js` for input rows `i..i + r` (`r ≤ MR`), `w ≤ NW` weight rows at a time:
+    /// Outputs `js` for input rows `i..i + r` (`r ≤ MR`, and `r ≤ 2` when `w` is 2), `w ≤ NW`
+    /// weight rows at a time:
     /// `out[output][input row]`, the first `r` filled.
     fn span(&self, js: std::ops::Range<usize>, w: usize, a: &QRows, i: usize, r: usize, out: &mut [[f32; MR]]) {
         let nb = self.k / QK;
@@ -265,9 +259,7 @@ impl QuantWeight {
             (1, 3) => go!(1, 3),
             (1, _) => go!(1, 4),
             (_, 1) => go!(2, 1),
-            (_, 2) => go!(2, 2),
-            (_, 3) => go!(2, 3),
-            (_, _) => go!(2, 4),
+            (_, _) => go!(2, 2),
         }
     }
 }
@@ -309,7 +301,7 @@ pub(super) mod tests {
     #[test]
     fn matmul_matches_dequantized_product() {
         for kind in [QuantKind::Q8_0, QuantKind::Q4_1] {
-            for m in [1, 3, 4, 5, 70] {
+            for m in [1, 2, 3, 4, 5, 70] {
                 let (n, k) = (37, 96);
                 let w = Tensor::from_vec(rand(n * k, 7), (n, k), &Device::Cpu).unwrap();
                 let x = rand(m * k, 11);
