@@ -7,18 +7,6 @@ use engine::Checkpoint;
 
 const TOL: f64 = 1e-4;
 
-fn randn(shape: &[usize], seed: u64) -> Tensor {
-    // A fixed pseudo-random fill (no global RNG state), values in about [-2, 2].
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|i| {
-            let x = (i as u64 + 1).wrapping_mul(6364136223846793005).wrapping_add(seed.wrapping_mul(1442695040888963407));
-            ((x >> 33) as f64 / (1u64 << 31) as f64 * 4.0 - 2.0) as f32
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
-
 /// Largest |a - b| relative to max(1, |b|) over all elements.
 fn close(a: &Tensor, b: &Tensor, what: &str) {
     let a = a.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();

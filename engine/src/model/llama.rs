@@ -83,22 +83,26 @@ impl Attention {
     /// Training path. `x: (b, t, e)`, `cos, sin: (b, t, d/2)`. `mask`: the additive causal
     /// mask `(1|b, 1, t, t)` for candle's ops, or `None` for the fused kernels (causal by index).
     fn forward(&self, x: &Tensor, cos: &Tensor, sin: &Tensor, mask: Option<&Tensor>) -> candle_core::Result<Tensor> {
+        let scale = 1.0 / (self.d as f64).sqrt();
+        let Some(mask) = mask else {
+            // The fused kernels: each projection, its split into heads (with RoPE), the
+            // attention (which keeps no (b, h, t, t) tensor for the backward pass) and the
+            // merge of its heads are one graph node each.
+            use crate::ops::{causal_attention, merge_heads, split_heads};
+            let q = split_heads(&train_linear(x, &self.q_proj)?, self.h, Some((cos, sin)))?;
+            let k = split_heads(&train_linear(x, &self.k_proj)?, self.k, Some((cos, sin)))?;
+            let v = split_heads(&train_linear(x, &self.v_proj)?, self.k, None)?;
+            let y = causal_attention(&q, &self.repeat_kv(k)?, &self.repeat_kv(v)?, scale)?;
+            return train_linear(&merge_heads(&y)?, &self.o_proj);
+        };
         let (b, t, _) = x.dims3()?;
         let (q, k, v) = self.qkv(x)?;
-        let rope = if mask.is_none() { crate::ops::rope } else { rope::apply_slow };
-        let q = rope(&q.contiguous()?, cos, sin)?;
-        let k = rope(&k.contiguous()?, cos, sin)?;
+        let q = rope::apply_slow(&q.contiguous()?, cos, sin)?;
+        let k = rope::apply_slow(&k.contiguous()?, cos, sin)?;
         let k = self.repeat_kv(k)?;
         let v = self.repeat_kv(v.contiguous()?)?;
-        let scale = 1.0 / (self.d as f64).sqrt();
-        let y = match mask {
-            // One op that keeps no (b, h, t, t) tensor for the backward pass.
-            None => crate::ops::causal_attention(&q, &k, &v, scale)?,
-            Some(mask) => {
-                let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
-                candle_nn::ops::softmax(&att, D::Minus1)?.matmul(&v)?
-            }
-        }; // (b, h, t, d)
+        let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
+        let y = candle_nn::ops::softmax(&att, D::Minus1)?.matmul(&v)?; // (b, h, t, d)
         let y = y.transpose(1, 2)?.reshape((b, t, self.h * self.d))?;
         self.o_proj.forward(&y)
     }
@@ -139,7 +143,7 @@ impl Mlp {
 impl Module for Mlp {
     /// SwiGLU: `down(silu(gate(x)) * up(x))`, `(b, t, e) -> (b, t, e)`.
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.forward_by(x, |x, lin, _| lin.forward(x))
+        self.forward_by(x, |x, lin, _| train_linear(x, lin))
     }
 }
 
@@ -267,6 +271,19 @@ impl Llama {
     /// The head on the rows of `x: (n, e)` -> logits `(n, v)`.
     pub fn head(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         x.matmul(&self.lm_head.t()?)
+    }
+}
+
+/// `lin` on `x` for training: one fused op on contiguous f32 CPU tensors (candle_nn's
+/// numbers, one graph node instead of four), else candle_nn's `Linear`.
+fn train_linear(x: &Tensor, lin: &Linear) -> candle_core::Result<Tensor> {
+    if !(crate::ops::fusable(x) && x.is_contiguous()) {
+        return lin.forward(x);
+    }
+    let y = crate::ops::linear(x, lin.weight())?;
+    match lin.bias() {
+        Some(bias) => y.broadcast_add(bias),
+        None => Ok(y),
     }
 }
 

@@ -54,11 +54,8 @@ impl CausalAttention {
             let seen = i + s - t + 1;
             let (vis, masked) = row.split_at_mut(seen);
             let max = vis.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) * self.scale;
-            let mut sum = 0f32;
-            for x in vis.iter_mut() {
-                *x = (*x * self.scale - max).exp();
-                sum += *x;
-            }
+            super::expf::exp_scaled(vis, self.scale, max);
+            let sum = vis.iter().fold(0f32, |s, &x| s + x);
             let inv = 1.0 / sum;
             vis.iter_mut().for_each(|x| *x *= inv);
             masked.fill(0.0);

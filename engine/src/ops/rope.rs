@@ -17,6 +17,19 @@ pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op3(&cos.contiguous()?, &sin.contiguous()?, Rope { sign: 1.0 })
 }
 
+/// `y = x` rotated by `sign ·` the angles of `cos, s` (each half `x`'s length).
+#[inline]
+pub(super) fn rotate(x: &[f32], y: &mut [f32], cos: &[f32], sin: &[f32], sign: f32) {
+    let half = cos.len();
+    let (x1, x2) = x.split_at(half);
+    let (y1, y2) = y.split_at_mut(half);
+    for j in 0..half {
+        let sj = sign * sin[j];
+        y1[j] = x1[j] * cos[j] - x2[j] * sj;
+        y2[j] = x2[j] * cos[j] + x1[j] * sj;
+    }
+}
+
 impl CustomOp3 for Rope {
     fn name(&self) -> &'static str {
         "rope-rotate-half"
@@ -43,13 +56,7 @@ impl CustomOp3 for Rope {
             let (bi, ti) = (r / (h * t), r % t);
             let c = &cos[(bi * t + ti) * half..][..half];
             let s = &sin[(bi * t + ti) * half..][..half];
-            let (x1, x2) = xr.split_at(half);
-            let (y1, y2) = yr.split_at_mut(half);
-            for j in 0..half {
-                let sj = self.sign * s[j];
-                y1[j] = x1[j] * c[j] - x2[j] * sj;
-                y2[j] = x2[j] * c[j] + x1[j] * sj;
-            }
+            rotate(xr, yr, c, s, self.sign);
         }
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }

@@ -37,11 +37,9 @@ impl CustomOp1 for CausalSoftmax {
             let seen = (row % t) + n - t + 1; // keys 0..seen are visible
             let (xr, yr) = (&xr[..seen], &mut yr[..seen]);
             let max = xr.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) * self.scale;
-            let mut sum = 0f32;
-            for (y, &v) in yr.iter_mut().zip(xr) {
-                *y = (v * self.scale - max).exp();
-                sum += *y;
-            }
+            yr.copy_from_slice(xr);
+            super::expf::exp_scaled(yr, self.scale, max);
+            let sum = yr.iter().fold(0f32, |s, &y| s + y);
             let inv = 1.0 / sum;
             yr.iter_mut().for_each(|y| *y *= inv);
         }

@@ -1,6 +1,8 @@
 //! SwiGLU's gate, `silu(a) ⊙ u` for `a, u` of one shape.
 //!
 //! With `σ = sigmoid(a)`: `da = g ⊙ u ⊙ σ (1 + a (1 - σ))`, `du = g ⊙ a σ`.
+//! Eight at a time where libm's `expf` is ([`super::expf`]), with the scalar code's
+//! operations in its order: the same bits.
 use super::f32s;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 
@@ -25,7 +27,11 @@ impl CustomOp2 for Swiglu {
         if l1.shape() != l2.shape() {
             candle_core::bail!("swiglu: shapes {:?} and {:?} differ", l1.shape(), l2.shape());
         }
-        let out: Vec<f32> = a.iter().zip(u).map(|(&av, &uv)| av * sigmoid(av) * uv).collect();
+        let mut out = vec![0f32; a.len()];
+        let done = vector::fwd(a, u, &mut out);
+        for ((o, &av), &uv) in out[done..].iter_mut().zip(&a[done..]).zip(&u[done..]) {
+            *o = av * sigmoid(av) * uv;
+        }
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
@@ -58,11 +64,76 @@ impl CustomOp3 for SwigluBwd {
         let n = a.len();
         let mut out = vec![0f32; 2 * n];
         let (da, du) = out.split_at_mut(n);
-        for i in 0..n {
+        for i in vector::bwd(a, u, g, da, du)..n {
             let s = sigmoid(a[i]);
             da[i] = g[i] * u[i] * s * (1.0 + a[i] * (1.0 - s));
             du[i] = g[i] * a[i] * s;
         }
         Ok((CpuStorage::F32(out), Shape::from((2, n))))
+    }
+}
+
+/// The AVX2 loops: each returns how many leading elements it did (a multiple of eight, or
+/// none where [`super::expf::vectorised`] does not hold); the scalar code does the rest.
+mod vector {
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::*;
+
+    pub(super) fn fwd(a: &[f32], u: &[f32], out: &mut [f32]) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if super::super::expf::vectorised() {
+            // SAFETY: AVX2 and FMA checked; every slice holds `out.len()` elements.
+            return unsafe { fwd_avx2(a, u, out) };
+        }
+        let _ = (a, u, out);
+        0
+    }
+
+    pub(super) fn bwd(a: &[f32], u: &[f32], g: &[f32], da: &mut [f32], du: &mut [f32]) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if super::super::expf::vectorised() {
+            // SAFETY: as above, every slice holds `da.len()` elements.
+            return unsafe { bwd_avx2(a, u, g, da, du) };
+        }
+        let _ = (a, u, g, da, du);
+        0
+    }
+
+    /// `1 / (1 + e^-a)`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn sigmoid8(a: __m256) -> __m256 {
+        let one = _mm256_set1_ps(1.0);
+        let neg = _mm256_xor_ps(a, _mm256_set1_ps(-0.0));
+        _mm256_div_ps(one, _mm256_add_ps(one, super::super::expf::expf8(neg)))
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn fwd_avx2(a: &[f32], u: &[f32], out: &mut [f32]) -> usize {
+        let n = out.len() / 8 * 8;
+        for i in (0..n).step_by(8) {
+            let av = _mm256_loadu_ps(a.as_ptr().add(i));
+            let y = _mm256_mul_ps(_mm256_mul_ps(av, sigmoid8(av)), _mm256_loadu_ps(u.as_ptr().add(i)));
+            _mm256_storeu_ps(out.as_mut_ptr().add(i), y);
+        }
+        n
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn bwd_avx2(a: &[f32], u: &[f32], g: &[f32], da: &mut [f32], du: &mut [f32]) -> usize {
+        let n = da.len() / 8 * 8;
+        let one = _mm256_set1_ps(1.0);
+        for i in (0..n).step_by(8) {
+            let (av, uv, gv) = (_mm256_loadu_ps(a.as_ptr().add(i)), _mm256_loadu_ps(u.as_ptr().add(i)), _mm256_loadu_ps(g.as_ptr().add(i)));
+            let s = sigmoid8(av);
+            // g · u · s · (1 + a · (1 - s)) and g · a · s, left to right as the scalar code.
+            let d = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(gv, uv), s), _mm256_add_ps(one, _mm256_mul_ps(av, _mm256_sub_ps(one, s))));
+            _mm256_storeu_ps(da.as_mut_ptr().add(i), d);
+            _mm256_storeu_ps(du.as_mut_ptr().add(i), _mm256_mul_ps(_mm256_mul_ps(gv, av), s));
+        }
+        n
     }
 }

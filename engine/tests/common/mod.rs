@@ -29,3 +29,15 @@ pub fn ids(b: usize, t: usize, vocab: usize, seed: u32) -> candle_core::Tensor {
     let v: Vec<u32> = (0..b * t).map(|i| (i as u32 * 7919 + seed * 104729) % vocab as u32).collect();
     candle_core::Tensor::from_vec(v, (b, t), &candle_core::Device::Cpu).unwrap()
 }
+
+/// A fixed pseudo-random fill (no global RNG state), values in about [-2, 2].
+pub fn randn(shape: &[usize], seed: u64) -> candle_core::Tensor {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|i| {
+            let x = (i as u64 + 1).wrapping_mul(6364136223846793005).wrapping_add(seed.wrapping_mul(1442695040888963407));
+            ((x >> 33) as f64 / (1u64 << 31) as f64 * 4.0 - 2.0) as f32
+        })
+        .collect();
+    candle_core::Tensor::from_vec(v, shape, &candle_core::Device::Cpu).unwrap()
+}

@@ -1,0 +1,83 @@
+//! A linear layer's product for training as one op: `y = x · wᵀ`, `x: (.., i)`, `w: (o, i)`
+//! -> `(.., o)`. Backward: `dx = g · w`, `dw = gᵀ · x`.
+//!
+//! candle_nn's `Linear` builds it from a reshape, a transpose, a matmul and a reshape: four
+//! graph nodes, and candle's backward fills a zero tensor and adds into it for every node
+//! (two of them activation-sized), then adds the weight's gradient through a transposed
+//! view (a strided add). This op is one node. It makes the gemm calls candle's matmul and
+//! its backward make (the same shapes, strides and threads), so its values and gradients
+//! are candle's bits (tested): the weight's gradient is computed as candle computes it,
+//! `(i, o)`, and transposed once.
+use super::f32s;
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+
+struct LinearOp;
+
+/// `x · wᵀ` for f32 CPU tensors, differentiable in both; `x` contiguous (as candle_nn's
+/// `Linear` takes it through one 2-d matmul).
+pub fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    x.apply_op2(&w.contiguous()?, LinearOp)
+}
+
+/// `(rows, i, o)` of `x: (.., i)` and `w: (o, i)`.
+fn dims(x: &Shape, w: &Shape) -> Result<(usize, usize, usize)> {
+    let (o, i) = w.dims2()?;
+    match x.dims().last() {
+        Some(&xi) if xi == i => Ok((x.elem_count() / i.max(1), i, o)),
+        _ => candle_core::bail!("linear: x {x:?} and weight {w:?} disagree"),
+    }
+}
+
+/// `c (m, n) = a · b`, `a` and `b` given by (row stride, column stride), `c` row-major, as
+/// candle's CPU matmul calls gemm (threads as candle picks them).
+/// SAFETY: the strides address only elements inside `a` and `b`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize) -> Vec<f32> {
+    let threads = candle_core::utils::get_num_threads();
+    let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    let mut c: Vec<f32> = Vec::with_capacity(m * n);
+    // gemm writes every element of c (it does not read it: `read_dst` false).
+    gemm::gemm(m, n, k, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), a_cs as isize, a_rs as isize, b.as_ptr(), b_cs as isize, b_rs as isize, 0.0, 1.0, false, false, false, par);
+    c.set_len(m * n);
+    c
+}
+
+impl CustomOp2 for LinearOp {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (rows, i, o) = dims(l1.shape(), l2.shape())?;
+        let (x, w) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
+        // SAFETY: x is (rows, i) and w (o, i) row-major; wᵀ is w with its strides swapped.
+        let y = unsafe { matmul(rows, o, i, x, i, 1, w, 1, i) };
+        let mut dims = l1.shape().dims().to_vec();
+        *dims.last_mut().expect("checked") = o;
+        Ok((CpuStorage::F32(y), Shape::from(dims)))
+    }
+
+    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = g.contiguous()?;
+        let (rows, i, o) = dims(x.shape(), w.shape())?;
+        let (dx, dwt) = {
+            let guards = [x, w, &g].map(|t| t.storage_and_layout());
+            let cpu = |k: usize| match &*guards[k].0 {
+                candle_core::Storage::Cpu(c) => f32s(c, guards[k].1, "linear-bwd"),
+                _ => candle_core::bail!("linear-bwd: expects CPU tensors"),
+            };
+            let (x, w, g) = (cpu(0)?, cpu(1)?, cpu(2)?);
+            // SAFETY: g is (rows, o), w (o, i) and x (rows, i), row-major; xᵀ swaps strides.
+            unsafe { (matmul(rows, i, o, g, o, 1, w, i, 1), matmul(i, o, rows, x, 1, i, g, o, 1)) }
+        };
+        // candle's weight gradient is (xᵀ · g) transposed: the same numbers laid out (o, i).
+        let mut dw = vec![0f32; o * i];
+        for (r, row) in dwt.chunks_exact(o).enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                dw[c * i + r] = v;
+            }
+        }
+        let dev = x.device();
+        Ok((Some(Tensor::from_vec(dx, x.shape(), dev)?), Some(Tensor::from_vec(dw, w.shape(), dev)?)))
+    }
+}
