@@ -6,7 +6,8 @@
 //! (candle frees nothing as it goes). This op keeps only its inputs and output; the
 //! backward recomputes one `(t, s)` block of probabilities at a time (one matmul more):
 //! `dv = pᵀ·do`, `dp = do·vᵀ`, `ds = scale · p ⊙ (dp - rowsum(do ⊙ o))`, `dq = ds·k`,
-//! `dk = dsᵀ·q`. Each `(b, h)` slice is independent (rayon across them, gemm inside).
+//! `dk = dsᵀ·q`. Each `(b, h)` slice is independent (rayon across them, gemm inside); the
+//! products skip the masked upper triangle a block of 64 queries or keys at a time.
 use super::f32s;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Storage, StorageRef, Tensor};
 use rayon::prelude::*;
@@ -29,12 +30,33 @@ fn dims(q: &Shape, k: &Shape, v: &Shape) -> Result<(usize, usize, usize, usize)>
     Ok((b * h, t, s, d))
 }
 
-/// `c (m, n) = a · b` with `a`, `b` given by (row stride, column stride) over their data.
-/// SAFETY: the strides address only elements inside `a` and `b`; `c` holds `m · n`.
+/// `c (m, n) = a · b` with `a`, `b` given by (row stride, column stride) over their data and
+/// `c`'s rows `c_rs` apart.
+/// SAFETY: the strides address only elements inside `a` and `b`; `c` holds `(m - 1) · c_rs + n`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn matmul(c: &mut [f32], m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize) {
-    debug_assert!(c.len() >= m * n);
-    super::gemm(c, n, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, false)
+unsafe fn matmul(c: &mut [f32], c_rs: usize, m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize) {
+    debug_assert!(m == 0 || c.len() >= (m - 1) * c_rs + n);
+    super::gemm(c, c_rs, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, false)
+}
+
+/// Query rows a block: each block's products stop at the last key its last row sees, so
+/// the masked upper triangle is (mostly) never computed (5/8 of the full products at 4
+/// blocks). Dropping products of masked (zero) probabilities changes no sum's bits while
+/// a sum fits one of gemm's k-blocks (≥ 512 terms): the terms left out are exact zeros
+/// at the end (or, for the key-side products, the start) of each sum.
+const BLOCK: usize = 64;
+
+/// The row blocks `[r0, r1)` of `t` queries, each with `nv`, how many keys its last row sees.
+fn row_blocks(t: usize, s: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+    (0..t).step_by(BLOCK).map(move |r0| {
+        let r1 = (r0 + BLOCK).min(t);
+        (r0, r1, r1 + s - t)
+    })
+}
+
+/// The key blocks `[c0, c1)` of `s` keys, each with `i0`, the first of `t` queries that sees any.
+fn key_blocks(t: usize, s: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+    (0..s).step_by(BLOCK).map(move |c0| (c0, (c0 + BLOCK).min(s), c0.saturating_sub(s - t)))
 }
 
 /// The f32 data of a locked contiguous CPU tensor.
@@ -48,8 +70,10 @@ fn cpu<'a>(g: &'a (StorageRef<'_>, &Layout)) -> Result<&'a [f32]> {
 impl CausalAttention {
     /// The probabilities `p (t, s)` of one `(b, h)` slice: `q (t, d)`, `k (s, d)`.
     fn probs(&self, p: &mut [f32], q: &[f32], k: &[f32], t: usize, s: usize, d: usize) {
-        // SAFETY: q is (t, d) and k (s, d) row-major; kᵀ is k with its strides swapped.
-        unsafe { matmul(p, t, s, d, q, d, 1, k, 1, d) };
+        for (r0, r1, nv) in row_blocks(t, s) {
+            // SAFETY: q is (t, d) and k (s, d) row-major; kᵀ is k with its strides swapped.
+            unsafe { matmul(&mut p[r0 * s..], s, r1 - r0, nv, d, &q[r0 * d..], d, 1, k, 1, d) };
+        }
         for (i, row) in p.chunks_exact_mut(s).enumerate() {
             let seen = i + s - t + 1;
             let (vis, masked) = row.split_at_mut(seen);
@@ -76,8 +100,11 @@ impl CustomOp3 for CausalAttention {
             || vec![0f32; t * s],
             |p, (i, o)| {
                 self.probs(p, &q[i * t * d..][..t * d], &k[i * s * d..][..s * d], t, s, d);
-                // SAFETY: p is (t, s), v (s, d), o (t, d), all row-major.
-                unsafe { matmul(o, t, d, s, p, s, 1, &v[i * s * d..][..s * d], d, 1) };
+                let v = &v[i * s * d..][..s * d];
+                for (r0, r1, nv) in row_blocks(t, s) {
+                    // SAFETY: p is (t, s), v (s, d), o (t, d), all row-major.
+                    unsafe { matmul(&mut o[r0 * d..], d, r1 - r0, d, nv, &p[r0 * s..], s, 1, v, d, 1) };
+                }
             },
         );
         Ok((CpuStorage::F32(o), l1.shape().clone()))
@@ -99,8 +126,12 @@ impl CustomOp3 for CausalAttention {
                     // SAFETY: every operand below is row-major with the sizes named; a
                     // transpose is the same data with its strides swapped.
                     unsafe {
-                        matmul(dv, s, d, t, p, 1, s, g, d, 1); // pᵀ (s, t) · g (t, d)
-                        matmul(dp, t, s, d, g, d, 1, v, 1, d); // g (t, d) · vᵀ (d, s)
+                        for (c0, c1, i0) in key_blocks(t, s) {
+                            matmul(&mut dv[c0 * d..], d, c1 - c0, d, t - i0, &p[i0 * s + c0..], 1, s, &g[i0 * d..], d, 1); // pᵀ (s, t) · g (t, d)
+                        }
+                        for (r0, r1, nv) in row_blocks(t, s) {
+                            matmul(&mut dp[r0 * s..], s, r1 - r0, nv, d, &g[r0 * d..], d, 1, v, 1, d); // g (t, d) · vᵀ (d, s)
+                        }
                     }
                     for (row, ((pr, dpr), (orow, grow))) in p.chunks_exact(s).zip(dp.chunks_exact_mut(s)).zip(o.chunks_exact(d).zip(g.chunks_exact(d))).enumerate() {
                         let di: f32 = orow.iter().zip(grow).map(|(a, b)| a * b).sum();
@@ -111,8 +142,12 @@ impl CustomOp3 for CausalAttention {
                         dpr[seen..].fill(0.0);
                     }
                     unsafe {
-                        matmul(dq, t, d, s, dp, s, 1, k, d, 1); // ds (t, s) · k (s, d)
-                        matmul(dk, s, d, t, dp, 1, s, q, d, 1); // dsᵀ (s, t) · q (t, d)
+                        for (r0, r1, nv) in row_blocks(t, s) {
+                            matmul(&mut dq[r0 * d..], d, r1 - r0, d, nv, &dp[r0 * s..], s, 1, k, d, 1); // ds (t, s) · k (s, d)
+                        }
+                        for (c0, c1, i0) in key_blocks(t, s) {
+                            matmul(&mut dk[c0 * d..], d, c1 - c0, d, t - i0, &dp[i0 * s + c0..], 1, s, &q[i0 * d..], d, 1); // dsᵀ (s, t) · q (t, d)
+                        }
                     }
                 },
             );
