@@ -270,14 +270,22 @@ impl Llama {
 
     /// The head on the rows of `x: (n, e)` -> logits `(n, v)`.
     pub fn head(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        if one_node(x) {
+            return crate::ops::linear(x, &self.lm_head);
+        }
         x.matmul(&self.lm_head.t()?)
     }
+}
+
+/// Whether `x · wᵀ` can be the one-node [`crate::ops::linear`].
+fn one_node(x: &Tensor) -> bool {
+    crate::ops::fusable(x) && x.is_contiguous()
 }
 
 /// `lin` on `x` for training: one fused op on contiguous f32 CPU tensors (candle_nn's
 /// numbers, one graph node instead of four), else candle_nn's `Linear`.
 fn train_linear(x: &Tensor, lin: &Linear) -> candle_core::Result<Tensor> {
-    if !(crate::ops::fusable(x) && x.is_contiguous()) {
+    if !one_node(x) {
         return lin.forward(x);
     }
     let y = crate::ops::linear(x, lin.weight())?;
@@ -305,6 +313,9 @@ pub(crate) fn embed(table: &Tensor, ids: &Tensor) -> candle_core::Result<Tensor>
 
 /// `x: (b, t, e)` times the `(v, e)` head -> `(b, t, v)`.
 pub(crate) fn project(x: &Tensor, head: &Tensor) -> candle_core::Result<Tensor> {
+    if one_node(x) {
+        return crate::ops::linear(x, head);
+    }
     let (b, t, e) = x.dims3()?;
     x.reshape((b * t, e))?.matmul(&head.t()?)?.reshape((b, t, ()))
 }

@@ -88,12 +88,37 @@ impl Tape {
         for mut chain in chains.into_iter() {
             while let (Some(out), Some(input)) = (chain.outputs.pop(), chain.inputs.pop()) {
                 let Some(g) = grads.remove(input.as_tensor()) else { continue };
-                // d/d(out) of sum(out · g) is g: the segment's backward seeded with g.
-                let mut layer = (&out * &g)?.sum_all()?.backward()?;
-                layer.remove(&g);
-                grads.extend(layer)?;
+                // The segment's backward seeded with g, as that of sum(out · g) is (the same
+                // numbers: one times g), without that product's passes where `Seed` runs.
+                if out.device().is_cpu() {
+                    grads.extend(out.apply_op1(Seed(g))?.backward()?)?;
+                } else {
+                    let mut layer = (&out * &g)?.sum_all()?.backward()?;
+                    layer.remove(&g);
+                    grads.extend(layer)?;
+                }
             }
         }
         Ok(grads)
+    }
+}
+
+/// A scalar node whose backward hands its input the gradient `g` (the root of a segment's
+/// backward pass). Built from `sum(out · g)`, the seed cost a product, a sum and, backwards,
+/// a broadcast and two products of the segment's output size, for the same `g`.
+struct Seed(Tensor);
+
+impl candle_core::CustomOp1 for Seed {
+    fn name(&self) -> &'static str {
+        "tape-seed"
+    }
+
+    fn cpu_fwd(&self, _: &candle_core::CpuStorage, _: &candle_core::Layout) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        // The value is never read: only the backward pass from this node is.
+        Ok((candle_core::CpuStorage::F32(vec![0.0]), candle_core::Shape::from(())))
+    }
+
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, _grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(self.0.clone()))
     }
 }
