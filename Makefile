@@ -17,7 +17,7 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: check-llamacpp fuzz build sft iterate eval test bench alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers check-trl check-ifeval-m0 clean-run notebooks
+.PHONY: check-llamacpp fuzz build sft iterate eval test bench bench-training alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers check-trl check-ifeval-m0 clean-run notebooks
 
 # Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
@@ -123,6 +123,13 @@ bench: .venv/.ok smollm2 .venv-llamacpp/.ok
 	.venv/bin/python -c "import trl, gguf, accelerate" 2>/dev/null || .venv/bin/pip install -q trl==1.16.0 gguf accelerate
 	$(CARGO) build --release -p benchmarks
 	RAYON_NUM_THREADS=$${BENCH_THREADS:-1} .venv/bin/python benchmarks/run.py --threads $${BENCH_THREADS:-1}
+
+## The training rows of make bench alone (matmul, train steps, forwards, DPO memory; minutes;
+## no GGUF, llama.cpp or TRL): BENCH_SUMMARY=target/bench/training.json by default.
+bench-training: .venv/.ok
+	$(CARGO) build --release -p benchmarks
+	BENCH_SUMMARY=$${BENCH_SUMMARY:-target/bench/training.json} RAYON_NUM_THREADS=$${BENCH_THREADS:-1} \
+		.venv/bin/python benchmarks/run.py --threads $${BENCH_THREADS:-1} --training-only
 
 ## Our checkpoints load in transformers' LlamaForCausalLM with equal logits (sets up .venv).
 check-transformers: .venv/.ok

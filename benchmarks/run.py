@@ -185,6 +185,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--skip-iteration", action="store_true", help="leave out the whole-iteration rows (minutes)")
+    ap.add_argument("--training-only", action="store_true",
+                    help="only the matmul, train-step, forward and DPO rows (minutes, no llama.cpp or GGUF needed)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     small = dict(hidden=256, layers=4, heads=4, intermediate=688, vocab=512)
@@ -224,6 +226,11 @@ def main():
     o = ours("dpo", *model_args(smol), "--pairs", "2", "--seq", "128")
     tmem, tsec = in_subprocess(torch_dpo, smol, 2, 128)
     add("DPO step SmolLM2 shape 2x2 rows t128 peak MiB (less=better)", "MiB", o["peak_growth_mib"], tmem, lower_is_better=True)
+    if a.training_only:
+        o = ours("dpo", *model_args(small), "--pairs", "8", "--seq", "256")
+        tmem, tsec = in_subprocess(torch_dpo, small, 8, 256)
+        add("DPO step 3.4M 8x2 rows t256 peak MiB (less=better)", "MiB", o["peak_growth_mib"], tmem, lower_is_better=True)
+        return write(rows)
     for b in (1, 8):
         o = ours("generate", *model_args(small), "--batch", str(b), "--new-tokens", "128")
         add(f"sampled generation 3.4M batch {b} (tokens/s)", "tokens/s", o["generate_tokens_per_s"], torch_generate(small, b, 16, 128, 3))
@@ -247,6 +254,10 @@ def main():
     smollm2_decode(a.threads, add, rows)
     if not a.skip_iteration:
         iteration(a.threads, add, large)
+    write(rows)
+
+
+def write(rows):
     os.makedirs(os.path.dirname(SUMMARY) or ".", exist_ok=True)
     with open(SUMMARY, "w") as f:
         json.dump(rows, f, indent=1)
