@@ -226,10 +226,12 @@ def main():
     o = ours("dpo", *model_args(smol), "--pairs", "2", "--seq", "128")
     tmem, tsec = in_subprocess(torch_dpo, smol, 2, 128)
     add("DPO step SmolLM2 shape 2x2 rows t128 peak MiB (less=better)", "MiB", o["peak_growth_mib"], tmem, lower_is_better=True)
+    # Peak memory of one DPO step (8 pairs x 256 tokens), each in a fresh process.
+    o = ours("dpo", *model_args(small), "--pairs", "8", "--seq", "256")
+    tmem, tsec = in_subprocess(torch_dpo, small, 8, 256)
+    add("DPO step 3.4M 8x2 rows t256 peak MiB (less=better)", "MiB", o["peak_growth_mib"], tmem, lower_is_better=True)
+    add("DPO first step 3.4M 8x2 rows t256 (seconds)", "s", o["dpo_step_s"], tsec, lower_is_better=True)
     if a.training_only:
-        o = ours("dpo", *model_args(small), "--pairs", "8", "--seq", "256")
-        tmem, tsec = in_subprocess(torch_dpo, small, 8, 256)
-        add("DPO step 3.4M 8x2 rows t256 peak MiB (less=better)", "MiB", o["peak_growth_mib"], tmem, lower_is_better=True)
         return write(rows)
     for b in (1, 8):
         o = ours("generate", *model_args(small), "--batch", str(b), "--new-tokens", "128")
@@ -246,11 +248,6 @@ def main():
     # The judge-scoring path: 32 judge prompts of 120 tokens, K = 3 samples of 40 tokens each.
     o = ours("judge", *model_args(small))
     add("judge scoring p120 +40, 32x3 (judgments/s)", "judgments/s", o["judgments_per_s"], torch_judge(small, 32, 3, 120, 40, 2))
-    # Peak memory of one DPO step (8 pairs x 256 tokens), each in a fresh process.
-    o = ours("dpo", *model_args(small), "--pairs", "8", "--seq", "256")
-    tmem, tsec = in_subprocess(torch_dpo, small, 8, 256)
-    add("DPO step 3.4M 8x2 rows t256 peak MiB (less=better)", "MiB", o["peak_growth_mib"], tmem, lower_is_better=True)
-    add("DPO first step 3.4M 8x2 rows t256 (seconds)", "s", o["dpo_step_s"], tsec, lower_is_better=True)
     smollm2_decode(a.threads, add, rows)
     if not a.skip_iteration:
         iteration(a.threads, add, large)

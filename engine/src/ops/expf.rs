@@ -55,8 +55,8 @@ pub(crate) fn vectorised() -> bool {
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
                 let mut xs: Vec<f32> = (0..4096).map(|i| (i as f32 - 2048.0) * 0.0431 + (i % 7) as f32 * 1e-3).collect();
                 let want: Vec<u32> = xs.iter().map(|x| x.exp().to_bits()).collect();
-                // SAFETY: the CPU has AVX2 and FMA.
-                unsafe { exp_avx2(&mut xs) };
+                // SAFETY: the CPU has AVX2 and FMA. (x · 1 - 0 is x.)
+                unsafe { exp_scaled_avx2(&mut xs, 1.0, 0.0) };
                 return xs.iter().map(|x| x.to_bits()).eq(want);
             }
         }
@@ -86,17 +86,6 @@ unsafe fn exp_scaled_avx2(xs: &mut [f32], scale: f32, shift: f32) {
         _mm256_storeu_ps(c.as_mut_ptr(), expf8(x));
     }
     chunks.into_remainder().iter_mut().for_each(|x| *x = (*x * scale - shift).exp());
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn exp_avx2(xs: &mut [f32]) {
-    use std::arch::x86_64::*;
-    let mut chunks = xs.chunks_exact_mut(8);
-    for c in &mut chunks {
-        _mm256_storeu_ps(c.as_mut_ptr(), expf8(_mm256_loadu_ps(c.as_ptr())));
-    }
-    chunks.into_remainder().iter_mut().for_each(|x| *x = x.exp());
 }
 
 /// Eight `expf`s, libm's bits (call only where [`vectorised`] holds).
