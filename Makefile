@@ -17,7 +17,7 @@ BIN := target/release
 
 ITERS_FLAG := $(if $(ITERS),--iters $(ITERS),)
 
-.PHONY: check-llamacpp fuzz build sft iterate eval test bench bench-training alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers check-trl check-ifeval-m0 clean-run notebooks
+.PHONY: check-llamacpp fuzz build sft iterate eval test bench bench-training bench-cuda alpaca-leaderboard alpaca-lc smollm2 check-smollm2 agreement ifeval check-transformers check-trl check-ifeval-m0 clean-run notebooks
 
 # Only the two binaries' crates: polars (the notebooks' analysis frames) stays out of runs.
 build:
@@ -130,6 +130,15 @@ bench-training: .venv/.ok
 	$(CARGO) build --release -p benchmarks
 	BENCH_SUMMARY=$${BENCH_SUMMARY:-target/bench/training.json} RAYON_NUM_THREADS=$${BENCH_THREADS:-1} \
 		.venv/bin/python benchmarks/run.py --threads $${BENCH_THREADS:-1} --training-only
+
+## The SmolLM2-135M-shape rows on a CUDA GPU against PyTorch there (train step, forward,
+## generation; f32 and bf16); writes target/bench/cuda.json. Builds into target/cuda (a CUDA
+## build needs the driver to start), with CUDA 13.0 from PyPI (.cuda-toolkit) where no nvcc
+## is on PATH. BENCH_PYTHON: a Python whose PyTorch sees the GPU.
+bench-cuda:
+	eval "$$(command -v nvcc >/dev/null || bash benchmarks/cuda_toolkit.sh)" && \
+		CARGO_TARGET_DIR=target/cuda $(CARGO) build --release -p benchmarks --features engine/cuda
+	BENCH_BIN=target/cuda/release/bench $${BENCH_PYTHON:-python3} benchmarks/cuda.py
 
 ## Our checkpoints load in transformers' LlamaForCausalLM with equal logits (sets up .venv).
 check-transformers: .venv/.ok

@@ -35,24 +35,34 @@ def torch_model(m):
     return LlamaForCausalLM(cfg).float()
 
 
-def torch_train(m, b, t, steps):
-    model = torch_model(m)
+def sync(device):
+    """Waits for the work queued on `device` (a GPU runs it asynchronously)."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def torch_train(m, b, t, steps, device="cpu", dtype=torch.float32):
+    model = torch_model(m).to(device=device, dtype=dtype)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    x = torch.randint(4, m["vocab"] - 4, (b, t + 1))
+    x = torch.randint(4, m["vocab"] - 4, (b, t + 1), device=device)
     def step():
         out = model(input_ids=x[:, :-1], labels=x[:, 1:].contiguous())
         # labels are shifted inside; this is the same work as ours: forward, CE, backward, AdamW
         opt.zero_grad(); out.loss.backward(); opt.step()
     step(); step()
+    sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
+    sync(device)
     train = b * t * steps / (time.perf_counter() - t0)
     with torch.no_grad():
         model(input_ids=x[:, :-1])
+        sync(device)
         t0 = time.perf_counter()
         for _ in range(steps):
             model(input_ids=x[:, :-1])
+        sync(device)
         fwd = b * t * steps / (time.perf_counter() - t0)
     return train, fwd
 
@@ -119,15 +129,17 @@ def in_subprocess(fn, *args):
         return pool.apply(fn, args)
 
 
-def torch_generate(m, b, prompt, new, repeats):
-    model = torch_model(m).eval()
-    x = torch.randint(4, m["vocab"] - 4, (b, prompt))
+def torch_generate(m, b, prompt, new, repeats, device="cpu", dtype=torch.float32):
+    model = torch_model(m).to(device=device, dtype=dtype).eval()
+    x = torch.randint(4, m["vocab"] - 4, (b, prompt), device=device)
     kw = dict(do_sample=True, temperature=0.7, top_p=0.9, max_new_tokens=new, min_new_tokens=new, pad_token_id=0)
     with torch.no_grad():
         model.generate(x, **kw)
+        sync(device)
         t0 = time.perf_counter()
         for _ in range(repeats):
             model.generate(x, **kw)
+        sync(device)
     return b * new * repeats / (time.perf_counter() - t0)
 
 

@@ -1,6 +1,7 @@
 //! Each `bench` subcommand's arguments: the benchmark Llama's shape, shared by the timed
 //! subcommands, and the sizes of what each one times.
 use clap::Args;
+use engine::{DeviceKind, Precision, Runtime};
 use std::path::PathBuf;
 
 /// The benchmark Llama's shape: a random init and a tokenizer trained on synthetic text.
@@ -24,10 +25,33 @@ pub struct Model {
     pub tied: bool,
 }
 
+/// Where a timed subcommand runs, for the GPU rows (`benchmarks/cuda.py`).
+#[derive(Args, Clone, Copy)]
+pub struct Place {
+    /// `cpu`, or `cuda` (a build with `--features engine/cuda`).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+    /// The weights' and activations' type: `f32`, or `bf16` / `f16` on CUDA.
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub dtype: Precision,
+}
+
+impl Place {
+    /// The engine's runtime for these settings, refused before any work where the build
+    /// cannot run them.
+    pub fn runtime(&self) -> engine::Result<Runtime> {
+        let r = Runtime { device: self.device, dtype: self.dtype, decode_weights: None };
+        r.validate()?;
+        Ok(r)
+    }
+}
+
 #[derive(Args)]
 pub struct Train {
     #[command(flatten)]
     pub model: Model,
+    #[command(flatten)]
+    pub place: Place,
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
     #[arg(long, default_value_t = 256)]
@@ -41,6 +65,8 @@ pub struct Train {
 pub struct Generate {
     #[command(flatten)]
     pub model: Model,
+    #[command(flatten)]
+    pub place: Place,
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
     #[arg(long, default_value_t = 16)]

@@ -1,20 +1,34 @@
 //! What the timed subcommands share: the benchmark Llama (random weights, a tokenizer
 //! trained on synthetic text), deterministic token ids, and sampling settings.
-use crate::args::Model;
+use crate::args::{Model, Place};
 use anyhow::Result;
-use engine::{Checkpoint, Config, SampleParams, Tokenizer};
+use candle_core::Device;
+use engine::{Checkpoint, Config, Runtime, SampleParams, Tokenizer};
 
 pub fn tokenizer(vocab: usize) -> Result<Tokenizer> {
     let text: Vec<String> = (0..400).map(|i| format!("word{i} the quick brown fox {} jumps over {}", i * 7, i % 13)).collect();
     Ok(Tokenizer::train(text.iter(), vocab)?)
 }
 
-/// A randomly initialised checkpoint (seed 0) of the given shape, with a 1024-token context.
+/// A randomly initialised checkpoint (seed 0) of the given shape, with a 1024-token context,
+/// on the CPU in f32.
 pub fn checkpoint(m: &Model) -> Result<Checkpoint> {
     let tok = tokenizer(m.vocab)?;
     let mut cfg = Config::llama(m.vocab, m.hidden, m.intermediate, m.layers, m.heads, m.kv_heads.unwrap_or(m.heads), 1024);
     cfg.tie_word_embeddings = m.tied;
-    Ok(Checkpoint::init(&cfg, tok, 0, &engine::default_device())?)
+    Ok(Checkpoint::init(&cfg, tok, 0, &Device::Cpu)?)
+}
+
+/// [`checkpoint`]'s weights moved to where `place` says, in its dtype.
+pub fn checkpoint_on(m: &Model, place: &Place) -> Result<Checkpoint> {
+    let rt = place.runtime()?;
+    let ck = checkpoint(m)?;
+    if rt == Runtime::default() {
+        return Ok(ck);
+    }
+    let origin = std::path::Path::new("<init>");
+    let (cfg, tensors) = (ck.config().clone(), ck.tensors()?);
+    Ok(Checkpoint::from_tensors(&cfg, tensors, ck.tokenizer, rt.dtype(), &rt.device()?, origin)?)
 }
 
 /// `b · t` deterministic token ids in `4..v - 4`.

@@ -1,7 +1,7 @@
 //! `bench generate` and `bench kv-cache`: sampled generation tokens/s end to end, and the
 //! decode step alone through each kind of KV cache.
 use crate::args::{Generate, KvCache as KvCacheArgs};
-use crate::common::{checkpoint, ids, prompts, sampling};
+use crate::common::{checkpoint, checkpoint_on, ids, prompts, sampling};
 use anyhow::Result;
 use candle_core::{DType, Device, Tensor};
 use engine::model::{step_inputs, KvCache, Packed};
@@ -11,8 +11,8 @@ use std::time::Instant;
 /// `repeats` timed fixed-length generations (after one warm-up) of `batch` prompts, one
 /// sample each.
 pub fn run(a: &Generate) -> Result<Value> {
-    let Generate { model: ref m, batch, prompt_tokens, new_tokens, repeats } = *a;
-    let mut ck = checkpoint(m)?;
+    let Generate { model: ref m, place, batch, prompt_tokens, new_tokens, repeats } = *a;
+    let mut ck = checkpoint_on(m, &place)?;
     ck.tokenizer.eos_ids.clear(); // fixed length: never stop early
     let prompts = prompts(batch, prompt_tokens, m.vocab);
     let params = sampling(new_tokens);

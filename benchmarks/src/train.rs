@@ -1,9 +1,9 @@
 //! `bench train`: train-step (forward + backward + AdamW) and forward tokens/s, and the
 //! model FLOP/s the train step reaches.
 use crate::args::Train;
-use crate::common::{checkpoint, ids};
+use crate::common::{checkpoint_on, ids};
 use anyhow::Result;
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use engine::logprob::{sft_loss, SeqBatch};
 use engine::model::{Tape, Track};
 use engine::optim::{AdamW, AdamWParams};
@@ -26,9 +26,9 @@ pub fn train_flops_per_token(cfg: &Config, t: usize) -> f64 {
 /// `steps` timed train steps and forwards (after 2 warm-up steps and 1 warm-up forward) on
 /// `batch` rows of `seq` tokens.
 pub fn run(a: &Train) -> Result<Value> {
-    let Train { model: ref m, batch, seq, steps } = *a;
-    let ck = checkpoint(m)?;
-    let dev = Device::Cpu;
+    let Train { model: ref m, place, batch, seq, steps } = *a;
+    let ck = checkpoint_on(m, &place)?;
+    let dev = ck.model.device().clone();
     let v = ids(batch, seq + 1, m.vocab);
     let pairs: Vec<(Vec<u32>, Vec<u32>)> = v.chunks(seq + 1).map(|r| (vec![r[0]], r[1..].to_vec())).collect();
     let b = SeqBatch::new(&pairs, 0, seq, &dev)?;
@@ -45,17 +45,21 @@ pub fn run(a: &Train) -> Result<Value> {
     };
     step()?;
     step()?;
+    dev.synchronize()?;
     let t0 = Instant::now();
     for _ in 0..steps {
         step()?;
     }
+    dev.synchronize()?; // a GPU queues its work: time it done
     let train = (batch * seq * steps) as f64 / t0.elapsed().as_secs_f64();
     let x = Tensor::from_vec(ids(batch, seq, m.vocab), (batch, seq), &dev)?;
     let _ = ck.model.forward(&x)?;
+    dev.synchronize()?;
     let t0 = Instant::now();
     for _ in 0..steps {
         let _ = ck.model.forward(&x)?;
     }
+    dev.synchronize()?;
     let fwd = (batch * seq * steps) as f64 / t0.elapsed().as_secs_f64();
     let params = ck.config().num_parameters();
     let flops = train_flops_per_token(ck.config(), seq);
