@@ -136,7 +136,7 @@ bench-training: .venv/.ok
 ## build needs the driver to start), with CUDA 13.0 from PyPI (.cuda-toolkit) where no nvcc
 ## is on PATH. BENCH_PYTHON: a Python whose PyTorch sees the GPU.
 bench-cuda:
-	eval "$$(command -v nvcc >/dev/null || bash benchmarks/cuda_toolkit.sh)" && \
+	toolkit=$$(command -v nvcc >/dev/null || bash benchmarks/cuda_toolkit.sh) && eval "$$toolkit" && \
 		CARGO_TARGET_DIR=target/cuda $(CARGO) build --release -p benchmarks --features engine/cuda
 	BENCH_BIN=target/cuda/release/bench $${BENCH_PYTHON:-python3} benchmarks/cuda.py
 
