@@ -64,3 +64,47 @@ fn shape_mistakes_are_errors() {
     let bad = randn(&[2, 3, 3], 9);
     assert!(engine::ops::split_heads(&x, 3, Some((&bad, &bad))).is_err(), "tables of the wrong width");
 }
+
+/// Spans of at most 512 terms, as `engine::ops::linear` sums an `(m, n, k)` product on every
+/// machine: balanced, or 512 and a rest where `m, n ≤ 64` (gemm's own split on an 8-way
+/// 32 KB L1d; a 12-way 48 KB one would split at 1024).
+fn spans(m: usize, n: usize, k: usize) -> Vec<(usize, usize)> {
+    let kc = if k <= 512 { k } else if m <= 64 && n <= 64 { 512 } else { k.div_ceil(k.div_ceil(512)) };
+    (0..k).step_by(kc).map(|s| (s, kc.min(k - s))).collect()
+}
+
+/// `Σ` over `spans` of `a[:, span] · b[span, :]`, each a candle matmul of at most 512 terms
+/// (which gemm never splits, on any machine), added in order.
+fn by_spans(a: &Tensor, b: &Tensor) -> Tensor {
+    let ((m, k), n) = (a.dims2().unwrap(), b.dim(1).unwrap());
+    let mut sum: Option<Tensor> = None;
+    for (s, len) in spans(m, n, k) {
+        let p = a.narrow(1, s, len).unwrap().contiguous().unwrap().matmul(&b.narrow(0, s, len).unwrap().contiguous().unwrap()).unwrap();
+        sum = Some(match sum {
+            None => p,
+            Some(acc) => (acc + p).unwrap(),
+        });
+    }
+    sum.unwrap()
+}
+
+#[test]
+fn linear_splits_long_sums_the_same_way_on_every_machine() {
+    // Sums over the inputs (1,100 terms: three balanced spans) and, in the weight's gradient,
+    // over the rows (700 rows of a 30 × 20 product: 512 and a rest; 600 of an 80 × 70 one:
+    // two of 300).
+    for (rows, i, o) in [(100, 1100, 90), (700, 30, 20), (600, 80, 70)] {
+        let (x, w, r) = (randn(&[rows, i], 11), randn(&[o, i], 12), randn(&[rows, o], 13));
+        let (xv, wv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap());
+        let y = engine::ops::linear(xv.as_tensor(), wv.as_tensor()).unwrap();
+        let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let bits = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let want_y = by_spans(&x, &w.t().unwrap());
+        assert_eq!(bits(&y), bits(&want_y), "value, {rows} × {i} -> {o}");
+        // dw = (xᵀ · r)ᵀ: the sum runs over the rows.
+        let want_dw = by_spans(&x.t().unwrap(), &r).t().unwrap();
+        assert_eq!(bits(grads.get(&wv).unwrap()), bits(&want_dw), "weight gradient, {rows} × {i} -> {o}");
+        let want_dx = by_spans(&r, &w);
+        assert_eq!(bits(grads.get(&xv).unwrap()), bits(&want_dx), "input gradient, {rows} × {i} -> {o}");
+    }
+}

@@ -106,30 +106,67 @@ pub(crate) unsafe fn sum8_avx2<const R: usize>(v: [std::arch::x86_64::__m256; R]
     out
 }
 
+/// The spans `(start, len)` of `0..k` over which an `(m, n, k)` product sums, each in one
+/// pass, the next added to the result so far.
+///
+/// gemm splits sums of more than 512 terms itself, at a length it derives from the L1
+/// cache's geometry for all but small products: 512 here (8-way 32 KB L1d), 1024 on a 12-way
+/// 48 KB L1d. The same sum then rounds differently on another machine. Calling it once per
+/// span of at most 512 terms (which it never splits), with the spans gemm takes on this
+/// machine (balanced spans; 512 and a rest where `m, n ≤ 64`), keeps these bits and makes
+/// them every machine's. One-row products (gemm's vector path) stay whole.
+pub(crate) fn k_spans(m: usize, n: usize, k: usize) -> impl Iterator<Item = (usize, usize)> {
+    let kc = if k <= 512 || m <= 1 {
+        k.max(1)
+    } else if m <= 64 && n <= 64 {
+        512
+    } else {
+        k.div_ceil(k.div_ceil(512))
+    };
+    (0..k).step_by(kc).map(move |s| (s, kc.min(k - s)))
+}
+
 /// `c (m, n) (+)= a (m, k) · b (k, n)`, each given by (row stride, column stride); `c`'s rows
-/// are `c_rs` apart. Adds to `c` when `add`, else overwrites it.
+/// are `c_rs` apart. Adds to `c` when `add`, else overwrites it. Sums over [`k_spans`];
+/// `threads > 1` splits the rows and columns between threads (the same bits).
 /// SAFETY: the strides address only elements inside `a`, `b` and `c`.
 #[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_threads(c: *mut f32, c_rs: usize, m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, add: bool, threads: usize) {
+    let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    if k == 0 {
+        // No terms: gemm writes `add ? c : 0`.
+        gemm::gemm(m, n, 0, c, 1, c_rs as isize, add, a.as_ptr(), a_cs as isize, a_rs as isize, b.as_ptr(), b_cs as isize, b_rs as isize, if add { 1.0 } else { 0.0 }, 1.0, false, false, false, par);
+        return;
+    }
+    for (s, len) in k_spans(m, n, k) {
+        let more = add || s > 0;
+        gemm::gemm(
+            m,
+            n,
+            len,
+            c,
+            1,
+            c_rs as isize,
+            more,
+            a.as_ptr().add(s * a_cs),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr().add(s * b_rs),
+            b_cs as isize,
+            b_rs as isize,
+            if more { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// [`gemm_threads`] on one thread into a slice.
+/// SAFETY: as [`gemm_threads`].
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm(c: &mut [f32], c_rs: usize, m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, add: bool) {
-    gemm::gemm(
-        m,
-        n,
-        k,
-        c.as_mut_ptr(),
-        1,
-        c_rs as isize,
-        add,
-        a.as_ptr(),
-        a_cs as isize,
-        a_rs as isize,
-        b.as_ptr(),
-        b_cs as isize,
-        b_rs as isize,
-        if add { 1.0 } else { 0.0 },
-        1.0,
-        false,
-        false,
-        false,
-        gemm::Parallelism::None,
-    );
+    gemm_threads(c.as_mut_ptr(), c_rs, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, add, 1)
 }
