@@ -10,23 +10,16 @@ engine/cuda`, or BENCH_BIN) and a PyTorch that sees the GPU. Writes BENCH_SUMMAR
 (default target/bench/cuda.json): {"machine", "rows": [{"name", "unit", "ours", "peer",
 "ratio"}], "errors"}.
 """
-import argparse, json, os, platform, subprocess, sys, traceback
+import argparse, json, os, platform, sys, traceback
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import BENCH, model_args, torch_generate, torch_train  # noqa: E402
+from run import model_args, ours, torch_generate, torch_train  # noqa: E402
 
 SUMMARY = os.environ.get("BENCH_SUMMARY", os.path.join("target", "bench", "cuda.json"))
 SMOL = dict(hidden=576, layers=30, heads=9, kv_heads=3, intermediate=1536, vocab=49152, tied=True)
 TORCH_DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
-
-
-def ours(*args):
-    p = subprocess.run([BENCH, *args], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f"bench {' '.join(args[:1])} exited {p.returncode}: {p.stderr.strip()[-2000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def main():

@@ -17,8 +17,10 @@ SUMMARY = os.environ.get("BENCH_SUMMARY", os.path.join("target", "bench", "summa
 
 
 def ours(*args):
-    out = subprocess.run([BENCH, *args], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    p = subprocess.run([BENCH, *args], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"bench {' '.join(args[:1])} exited {p.returncode}: {p.stderr.strip()[-2000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def model_args(m):

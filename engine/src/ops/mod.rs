@@ -114,7 +114,8 @@ pub(crate) unsafe fn sum8_avx2<const R: usize>(v: [std::arch::x86_64::__m256; R]
 /// 48 KB L1d. The same sum then rounds differently on another machine. Calling it once per
 /// span of at most 512 terms (which it never splits), with the spans gemm takes on this
 /// machine (balanced spans; 512 and a rest where `m, n ≤ 64`), keeps these bits and makes
-/// them every machine's. One-row products (gemm's vector path) stay whole.
+/// them every machine's. One-row products (gemm's vector path) stay whole, and `k = 0` is one
+/// empty span (gemm then writes `c` or zeros).
 pub(crate) fn k_spans(m: usize, n: usize, k: usize) -> impl Iterator<Item = (usize, usize)> {
     let kc = if k <= 512 || m <= 1 {
         k.max(1)
@@ -123,7 +124,7 @@ pub(crate) fn k_spans(m: usize, n: usize, k: usize) -> impl Iterator<Item = (usi
     } else {
         k.div_ceil(k.div_ceil(512))
     };
-    (0..k).step_by(kc).map(move |s| (s, kc.min(k - s)))
+    (0..k.max(1)).step_by(kc).map(move |s| (s, kc.min(k - s)))
 }
 
 /// `c (m, n) (+)= a (m, k) · b (k, n)`, each given by (row stride, column stride); `c`'s rows
@@ -133,11 +134,6 @@ pub(crate) fn k_spans(m: usize, n: usize, k: usize) -> impl Iterator<Item = (usi
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm_threads(c: *mut f32, c_rs: usize, m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, add: bool, threads: usize) {
     let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    if k == 0 {
-        // No terms: gemm writes `add ? c : 0`.
-        gemm::gemm(m, n, 0, c, 1, c_rs as isize, add, a.as_ptr(), a_cs as isize, a_rs as isize, b.as_ptr(), b_cs as isize, b_rs as isize, if add { 1.0 } else { 0.0 }, 1.0, false, false, false, par);
-        return;
-    }
     for (s, len) in k_spans(m, n, k) {
         let more = add || s > 0;
         gemm::gemm(
