@@ -6,9 +6,11 @@
 //! (candle frees nothing as it goes). This op keeps only its inputs and output; the
 //! backward recomputes one `(t, s)` block of probabilities at a time (one matmul more):
 //! `dv = pᵀ·do`, `dp = do·vᵀ`, `ds = scale · p ⊙ (dp - rowsum(do ⊙ o))`, `dq = ds·k`,
-//! `dk = dsᵀ·q`. Each `(b, h)` slice is independent (rayon across them, gemm inside); the
-//! products skip the masked upper triangle a block of 64 queries or keys at a time.
+//! `dk = dsᵀ·q`. Each `(b, h)` slice is independent (rayon across them); inside one, the
+//! products are [`tiles`]' (gemm's bits, each right-hand operand packed once per slice) and
+//! skip the masked upper triangle a block of 64 queries or keys at a time.
 use super::f32s;
+use super::tiles::{self, Panels};
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Storage, StorageRef, Tensor};
 use rayon::prelude::*;
 
@@ -28,15 +30,6 @@ fn dims(q: &Shape, k: &Shape, v: &Shape) -> Result<(usize, usize, usize, usize)>
         candle_core::bail!("causal_attention: expects q (b, h, t, d), k and v (b, h, s, d), t <= s; got {q:?}, {k:?}, {v:?}");
     }
     Ok((b * h, t, s, d))
-}
-
-/// `c (m, n) = a · b` with `a`, `b` given by (row stride, column stride) over their data and
-/// `c`'s rows `c_rs` apart.
-/// SAFETY: the strides address only elements inside `a` and `b`; `c` holds `(m - 1) · c_rs + n`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn matmul(c: &mut [f32], c_rs: usize, m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize) {
-    debug_assert!(m == 0 || c.len() >= (m - 1) * c_rs + n);
-    super::gemm(c, c_rs, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, false)
 }
 
 /// Query rows a block: each block's products stop at the last key its last row sees, so
@@ -68,23 +61,54 @@ fn cpu<'a>(g: &'a (StorageRef<'_>, &Layout)) -> Result<&'a [f32]> {
 }
 
 impl CausalAttention {
-    /// The probabilities `p (t, s)` of one `(b, h)` slice: `q (t, d)`, `k (s, d)`.
-    fn probs(&self, p: &mut [f32], q: &[f32], k: &[f32], t: usize, s: usize, d: usize) {
+    /// The probabilities `p (t, s)` of one `(b, h)` slice: `q (t, d)`, `kt` kᵀ `(d, s)`.
+    fn probs(&self, p: &mut [f32], q: &[f32], kt: &Panels, t: usize, s: usize, d: usize) {
         for (r0, r1, nv) in row_blocks(t, s) {
-            // SAFETY: q is (t, d) and k (s, d) row-major; kᵀ is k with its strides swapped.
-            unsafe { matmul(&mut p[r0 * s..], s, r1 - r0, nv, d, &q[r0 * d..], d, 1, k, 1, d) };
+            // SAFETY: q is (t, d) row-major, p (t, s).
+            unsafe { tiles::matmul(&mut p[r0 * s..], s, r1 - r0, nv, d, &q[r0 * d..], d, 1, kt, 0) };
         }
-        for (i, row) in p.chunks_exact_mut(s).enumerate() {
-            let seen = i + s - t + 1;
-            let (vis, masked) = row.split_at_mut(seen);
-            let max = vis.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) * self.scale;
-            super::expf::exp_scaled(vis, self.scale, max);
-            let sum = vis.iter().fold(0f32, |s, &x| s + x);
-            let inv = 1.0 / sum;
-            vis.iter_mut().for_each(|x| *x *= inv);
-            masked.fill(0.0);
+        // Rows ROWS at a time: each row's sum runs in order, as one row alone would, and
+        // the rows' additions interleave (one row's chain waits on each add's latency).
+        for (g, rows) in p.chunks_mut(ROWS * s).enumerate() {
+            let first = g * ROWS + s - t + 1; // keys the group's first row sees
+            let mut seen = [0usize; ROWS];
+            for (r, row) in rows.chunks_exact_mut(s).enumerate() {
+                seen[r] = first + r;
+                let vis = &mut row[..seen[r]];
+                super::expf::exp_scaled(vis, self.scale, max(vis) * self.scale);
+            }
+            let n = rows.len() / s;
+            let mut sums = [0f32; ROWS];
+            for j in 0..first {
+                for (r, sum) in sums.iter_mut().enumerate().take(n) {
+                    *sum += rows[r * s + j];
+                }
+            }
+            for (r, row) in rows.chunks_exact_mut(s).enumerate() {
+                let (vis, masked) = row.split_at_mut(seen[r]);
+                let sum = vis[first..].iter().fold(sums[r], |s, &x| s + x);
+                let inv = 1.0 / sum;
+                vis.iter_mut().for_each(|x| *x *= inv);
+                masked.fill(0.0);
+            }
         }
     }
+}
+
+/// Rows of probabilities whose sums interleave.
+const ROWS: usize = 8;
+
+/// The largest of `xs` (-inf for none), eight lanes at a time: the same value as a fold in
+/// order (the largest is the largest in any order).
+fn max(xs: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let mut chunks = xs.chunks_exact(8);
+    for c in &mut chunks {
+        for (m, &x) in lanes.iter_mut().zip(c) {
+            *m = m.max(x);
+        }
+    }
+    lanes.iter().chain(chunks.remainder()).fold(f32::NEG_INFINITY, |m, &x| m.max(x))
 }
 
 impl CustomOp3 for CausalAttention {
@@ -97,13 +121,14 @@ impl CustomOp3 for CausalAttention {
         let (q, k, v) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?, f32s(s3, l3, self.name())?);
         let mut o = vec![0f32; n * t * d];
         o.par_chunks_mut(t * d).enumerate().for_each_init(
-            || vec![0f32; t * s],
-            |p, (i, o)| {
-                self.probs(p, &q[i * t * d..][..t * d], &k[i * s * d..][..s * d], t, s, d);
-                let v = &v[i * s * d..][..s * d];
+            || (vec![0f32; t * s], Panels::default(), Panels::default()),
+            |(p, kt, vp), (i, o)| {
+                kt.pack(&k[i * s * d..][..s * d], d, s, 1, d); // kᵀ (d, s)
+                vp.pack(&v[i * s * d..][..s * d], s, d, d, 1); // v (s, d)
+                self.probs(p, &q[i * t * d..][..t * d], kt, t, s, d);
                 for (r0, r1, nv) in row_blocks(t, s) {
-                    // SAFETY: p is (t, s), v (s, d), o (t, d), all row-major.
-                    unsafe { matmul(&mut o[r0 * d..], d, r1 - r0, d, nv, &p[r0 * s..], s, 1, v, d, 1) };
+                    // SAFETY: p is (t, s) and o (t, d), row-major.
+                    unsafe { tiles::matmul(&mut o[r0 * d..], d, r1 - r0, d, nv, &p[r0 * s..], s, 1, vp, 0) };
                 }
             },
         );
@@ -118,19 +143,24 @@ impl CustomOp3 for CausalAttention {
             let guards = [q, k, v, o, &g].map(|x| x.storage_and_layout());
             let (q, k, v, o, g) = (cpu(&guards[0])?, cpu(&guards[1])?, cpu(&guards[2])?, cpu(&guards[3])?, cpu(&guards[4])?);
             dq.par_chunks_mut(t * d).zip(dk.par_chunks_mut(s * d)).zip(dv.par_chunks_mut(s * d)).enumerate().for_each_init(
-                || (vec![0f32; t * s], vec![0f32; t * s]),
-                |(p, dp), (i, ((dq, dk), dv))| {
+                || (vec![0f32; t * s], vec![0f32; t * s], [(); 5].map(|_| Panels::default())),
+                |(p, dp, [kt, vt, gp, kp, qp]), (i, ((dq, dk), dv))| {
                     let (q, k, v) = (&q[i * t * d..][..t * d], &k[i * s * d..][..s * d], &v[i * s * d..][..s * d]);
                     let (o, g) = (&o[i * t * d..][..t * d], &g[i * t * d..][..t * d]);
-                    self.probs(p, q, k, t, s, d);
-                    // SAFETY: every operand below is row-major with the sizes named; a
-                    // transpose is the same data with its strides swapped.
+                    kt.pack(k, d, s, 1, d); // kᵀ (d, s)
+                    vt.pack(v, d, s, 1, d); // vᵀ (d, s)
+                    gp.pack(g, t, d, d, 1); // g (t, d)
+                    kp.pack(k, s, d, d, 1); // k (s, d)
+                    qp.pack(q, t, d, d, 1); // q (t, d)
+                    self.probs(p, q, kt, t, s, d);
+                    // SAFETY: p, dp are (t, s) row-major, dq (t, d), dk and dv (s, d); a
+                    // transposed left operand is its data with strides swapped.
                     unsafe {
                         for (c0, c1, i0) in key_blocks(t, s) {
-                            matmul(&mut dv[c0 * d..], d, c1 - c0, d, t - i0, &p[i0 * s + c0..], 1, s, &g[i0 * d..], d, 1); // pᵀ (s, t) · g (t, d)
+                            tiles::matmul(&mut dv[c0 * d..], d, c1 - c0, d, t - i0, &p[i0 * s + c0..], 1, s, gp, i0); // pᵀ (s, t) · g (t, d)
                         }
                         for (r0, r1, nv) in row_blocks(t, s) {
-                            matmul(&mut dp[r0 * s..], s, r1 - r0, nv, d, &g[r0 * d..], d, 1, v, 1, d); // g (t, d) · vᵀ (d, s)
+                            tiles::matmul(&mut dp[r0 * s..], s, r1 - r0, nv, d, &g[r0 * d..], d, 1, vt, 0); // g (t, d) · vᵀ (d, s)
                         }
                     }
                     for (row, ((pr, dpr), (orow, grow))) in p.chunks_exact(s).zip(dp.chunks_exact_mut(s)).zip(o.chunks_exact(d).zip(g.chunks_exact(d))).enumerate() {
@@ -143,10 +173,10 @@ impl CustomOp3 for CausalAttention {
                     }
                     unsafe {
                         for (r0, r1, nv) in row_blocks(t, s) {
-                            matmul(&mut dq[r0 * d..], d, r1 - r0, d, nv, &dp[r0 * s..], s, 1, k, d, 1); // ds (t, s) · k (s, d)
+                            tiles::matmul(&mut dq[r0 * d..], d, r1 - r0, d, nv, &dp[r0 * s..], s, 1, kp, 0); // ds (t, s) · k (s, d)
                         }
                         for (c0, c1, i0) in key_blocks(t, s) {
-                            matmul(&mut dk[c0 * d..], d, c1 - c0, d, t - i0, &dp[i0 * s + c0..], 1, s, &q[i0 * d..], d, 1); // dsᵀ (s, t) · q (t, d)
+                            tiles::matmul(&mut dk[c0 * d..], d, c1 - c0, d, t - i0, &dp[i0 * s + c0..], 1, s, qp, i0); // dsᵀ (s, t) · q (t, d)
                         }
                     }
                 },

@@ -26,6 +26,7 @@ mod rmsnorm;
 mod rope;
 mod softmax;
 mod swiglu;
+mod tiles;
 mod xent;
 
 pub use attention::causal_attention;
