@@ -1,5 +1,6 @@
 //! The one-node training ops (`engine::ops::{linear, split_heads, merge_heads}`) give the
-//! bits of the candle graphs they replace: values and gradients, at sizes that cross gemm's
+//! bits of the candle graphs they replace (and the attention that keeps its probabilities
+//! the bits of the one that recomputes them): values and gradients, at sizes that cross gemm's
 //! blocks. The whole model's gradients then stay what they were (the tape test checks the
 //! layer-by-layer pass; these check each op).
 mod common;
@@ -54,6 +55,15 @@ fn merge_heads_gives_the_transpose_reshape_bits() {
     let (b, n, t, d) = (2, 3, 7, 8);
     let o = randn(&[b, n, t, d], 6);
     same_bits("merge_heads", &[o], |v| engine::ops::merge_heads(&v[0]), |v| v[0].transpose(1, 2)?.reshape((b, t, n * d)));
+}
+
+#[test]
+fn attention_keeping_its_probabilities_gives_the_recomputing_bits() {
+    // More keys than queries, rows and keys across the 64-row blocks, 700 keys (sums split).
+    for (b, h, t, s, d) in [(2, 3, 7, 7, 8), (1, 2, 70, 200, 16), (1, 1, 150, 700, 4)] {
+        let (q, k, v) = (randn(&[b, h, t, d], 7), randn(&[b, h, s, d], 8), randn(&[b, h, s, d], 9));
+        same_bits("causal_attention_keeping", &[q, k, v], |x| engine::ops::causal_attention_keeping(&x[0], &x[1], &x[2], 0.3), |x| engine::ops::causal_attention(&x[0], &x[1], &x[2], 0.3));
+    }
 }
 
 #[test]

@@ -82,17 +82,19 @@ impl Attention {
 
     /// Training path. `x: (b, t, e)`, `cos, sin: (b, t, d/2)`. `mask`: the additive causal
     /// mask `(1|b, 1, t, t)` for candle's ops, or `None` for the fused kernels (causal by index).
-    fn forward(&self, x: &Tensor, cos: &Tensor, sin: &Tensor, mask: Option<&Tensor>) -> candle_core::Result<Tensor> {
+    /// `keep`: the fused attention keeps its probabilities for the backward pass.
+    fn forward(&self, x: &Tensor, cos: &Tensor, sin: &Tensor, mask: Option<&Tensor>, keep: bool) -> candle_core::Result<Tensor> {
         let scale = 1.0 / (self.d as f64).sqrt();
         let Some(mask) = mask else {
             // The fused kernels: each projection, its split into heads (with RoPE), the
             // attention (which keeps no (b, h, t, t) tensor for the backward pass) and the
             // merge of its heads are one graph node each.
-            use crate::ops::{causal_attention, merge_heads, split_heads};
+            use crate::ops::{causal_attention, causal_attention_keeping, merge_heads, split_heads};
             let q = split_heads(&train_linear(x, &self.q_proj)?, self.h, Some((cos, sin)))?;
             let k = split_heads(&train_linear(x, &self.k_proj)?, self.k, Some((cos, sin)))?;
             let v = split_heads(&train_linear(x, &self.v_proj)?, self.k, None)?;
-            let y = causal_attention(&q, &self.repeat_kv(k)?, &self.repeat_kv(v)?, scale)?;
+            let attend = if keep { causal_attention_keeping } else { causal_attention };
+            let y = attend(&q, &self.repeat_kv(k)?, &self.repeat_kv(v)?, scale)?;
             return train_linear(&merge_heads(&y)?, &self.o_proj);
         };
         let (b, t, _) = x.dims3()?;
@@ -259,9 +261,12 @@ impl Llama {
         // The fused kernels apply the causal mask by index; candle's ops need it as a tensor.
         let mask = if crate::ops::fusable(&x) { None } else { Some(Self::causal_mask(t, self.dtype(), dev)?) };
         let eps = self.cfg.rms_norm_eps as f32;
+        // The tape frees each layer's graph (and what its attention kept) as its backward
+        // pass goes; a whole-model graph, or none, keeps the attention's inputs only.
+        let keep = matches!(track, Track::Layers(_));
         for layer in &self.layers {
             let hn = rms_norm(&x, &layer.input_layernorm, eps)?;
-            x = (x + layer.self_attn.forward(&hn, &cos, &sin, mask.as_ref())?)?;
+            x = (x + layer.self_attn.forward(&hn, &cos, &sin, mask.as_ref(), keep)?)?;
             let hn = rms_norm(&x, &layer.post_attention_layernorm, eps)?;
             x = track.cut((&x + layer.mlp.forward(&hn)?)?)?;
         }

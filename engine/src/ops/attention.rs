@@ -3,8 +3,10 @@
 //!
 //! Built from a matmul, [`super::causal_softmax`] and a matmul, autograd keeps the scores
 //! and the probabilities, two `(b, h, t, s)` tensors a layer, until the backward pass ends
-//! (candle frees nothing as it goes). This op keeps only its inputs and output; the
-//! backward recomputes one `(t, s)` block of probabilities at a time (one matmul more):
+//! (candle frees nothing as it goes). This op keeps its inputs and output, and either the
+//! probabilities ([`causal_attention_keeping`], for training through the layer tape, whose
+//! backward frees each layer's graph as it goes) or nothing more: the backward then
+//! recomputes one `(t, s)` block of probabilities at a time (one matmul more). Then
 //! `dv = pᵀ·do`, `dp = do·vᵀ`, `ds = scale · p ⊙ (dp - rowsum(do ⊙ o))`, `dq = ds·k`,
 //! `dk = dsᵀ·q`. Each `(b, h)` slice is independent (rayon across them); inside one, the
 //! products are [`tiles`]' (gemm's bits, each right-hand operand packed once per slice) and
@@ -13,14 +15,26 @@ use super::f32s;
 use super::tiles::{self, Panels};
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Storage, StorageRef, Tensor};
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 struct CausalAttention {
     scale: f32,
+    /// Where the forward pass leaves its probabilities `(b·h, t, s)` for the backward pass,
+    /// when asked to ([`causal_attention_keeping`]); else the backward recomputes them.
+    kept: Option<Mutex<Option<Vec<f32>>>>,
 }
 
 /// `softmax(scale · q·kᵀ + causal) · v` for f32 CPU tensors, differentiable in q, k and v.
 pub fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -> Result<Tensor> {
-    q.contiguous()?.apply_op3(&k.contiguous()?, &v.contiguous()?, CausalAttention { scale: scale as f32 })
+    q.contiguous()?.apply_op3(&k.contiguous()?, &v.contiguous()?, CausalAttention { scale: scale as f32, kept: None })
+}
+
+/// [`causal_attention`] keeping its probabilities for the backward pass, for training: one
+/// `(b, h, t, s)` tensor more from the forward pass until this op's backward has run, and
+/// there one product, the exponentials and the softmax's sums less (the same numbers).
+pub fn causal_attention_keeping(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -> Result<Tensor> {
+    let op = CausalAttention { scale: scale as f32, kept: Some(Mutex::new(None)) };
+    q.contiguous()?.apply_op3(&k.contiguous()?, &v.contiguous()?, op)
 }
 
 /// `(b·h, t, s, d)` of `q: (b, h, t, d)` and `k: (b, h, s, d)`, checked against `v`.
@@ -95,6 +109,20 @@ impl CausalAttention {
     }
 }
 
+impl CausalAttention {
+    /// Slice `i`'s forward: its probabilities into `p (t, s)`, its output into `o (t, d)`.
+    #[allow(clippy::too_many_arguments)]
+    fn slice<'a>(&self, i: usize, (q, k, v): (&'a [f32], &'a [f32], &'a [f32]), o: &mut [f32], p: &mut [f32], (kt, vp): &mut (Panels<'a>, Panels<'a>), (t, s, d): (usize, usize, usize)) {
+        kt.pack(&k[i * s * d..][..s * d], d, s, 1, d); // kᵀ (d, s)
+        vp.pack(&v[i * s * d..][..s * d], s, d, d, 1); // v (s, d)
+        self.probs(p, &q[i * t * d..][..t * d], kt, t, s, d);
+        for (r0, r1, nv) in row_blocks(t, s) {
+            // SAFETY: p is (t, s) and o (t, d), row-major.
+            unsafe { tiles::matmul(&mut o[r0 * d..], d, r1 - r0, d, nv, &p[r0 * s..], s, 1, vp, 0) };
+        }
+    }
+}
+
 /// Rows of probabilities whose sums interleave.
 const ROWS: usize = 8;
 
@@ -120,18 +148,16 @@ impl CustomOp3 for CausalAttention {
         let (n, t, s, d) = dims(l1.shape(), l2.shape(), l3.shape())?;
         let (q, k, v) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?, f32s(s3, l3, self.name())?);
         let mut o = vec![0f32; n * t * d];
-        o.par_chunks_mut(t * d).enumerate().for_each_init(
-            || (vec![0f32; t * s], Panels::default(), Panels::default()),
-            |(p, kt, vp), (i, o)| {
-                kt.pack(&k[i * s * d..][..s * d], d, s, 1, d); // kᵀ (d, s)
-                vp.pack(&v[i * s * d..][..s * d], s, d, d, 1); // v (s, d)
-                self.probs(p, &q[i * t * d..][..t * d], kt, t, s, d);
-                for (r0, r1, nv) in row_blocks(t, s) {
-                    // SAFETY: p is (t, s) and o (t, d), row-major.
-                    unsafe { tiles::matmul(&mut o[r0 * d..], d, r1 - r0, d, nv, &p[r0 * s..], s, 1, vp, 0) };
-                }
-            },
-        );
+        let slice = |i: usize, o: &mut [f32], p: &mut [f32], w: &mut _| self.slice(i, (q, k, v), o, p, w, (t, s, d));
+        let panels = || (Panels::default(), Panels::default());
+        match &self.kept {
+            Some(kept) => {
+                let mut all = vec![0f32; n * t * s];
+                o.par_chunks_mut(t * d).zip(all.par_chunks_mut(t * s)).enumerate().for_each_init(panels, |w, (i, (o, p))| slice(i, o, p, w));
+                *kept.lock().expect("kept probabilities") = Some(all);
+            }
+            None => o.par_chunks_mut(t * d).enumerate().for_each_init(|| (vec![0f32; t * s], panels()), |(p, w), (i, o)| slice(i, o, p, w)),
+        }
         Ok((CpuStorage::F32(o), l1.shape().clone()))
     }
 
@@ -139,20 +165,28 @@ impl CustomOp3 for CausalAttention {
         let g = g.contiguous()?;
         let (n, t, s, d) = dims(q.shape(), k.shape(), v.shape())?;
         let (mut dq, mut dk, mut dv) = (vec![0f32; n * t * d], vec![0f32; n * s * d], vec![0f32; n * s * d]);
+        // The forward's probabilities, where it kept them (taken: freed when this returns).
+        let kept = self.kept.as_ref().and_then(|k| k.lock().expect("kept probabilities").take()).filter(|p| p.len() == n * t * s);
         {
             let guards = [q, k, v, o, &g].map(|x| x.storage_and_layout());
             let (q, k, v, o, g) = (cpu(&guards[0])?, cpu(&guards[1])?, cpu(&guards[2])?, cpu(&guards[3])?, cpu(&guards[4])?);
             dq.par_chunks_mut(t * d).zip(dk.par_chunks_mut(s * d)).zip(dv.par_chunks_mut(s * d)).enumerate().for_each_init(
                 || (vec![0f32; t * s], vec![0f32; t * s], [(); 5].map(|_| Panels::default())),
-                |(p, dp, [kt, vt, gp, kp, qp]), (i, ((dq, dk), dv))| {
+                |(scratch, dp, [kt, vt, gp, kp, qp]), (i, ((dq, dk), dv))| {
                     let (q, k, v) = (&q[i * t * d..][..t * d], &k[i * s * d..][..s * d], &v[i * s * d..][..s * d]);
                     let (o, g) = (&o[i * t * d..][..t * d], &g[i * t * d..][..t * d]);
-                    kt.pack(k, d, s, 1, d); // kᵀ (d, s)
                     vt.pack(v, d, s, 1, d); // vᵀ (d, s)
                     gp.pack(g, t, d, d, 1); // g (t, d)
                     kp.pack(k, s, d, d, 1); // k (s, d)
                     qp.pack(q, t, d, d, 1); // q (t, d)
-                    self.probs(p, q, kt, t, s, d);
+                    let p: &[f32] = match &kept {
+                        Some(all) => &all[i * t * s..][..t * s],
+                        None => {
+                            kt.pack(k, d, s, 1, d); // kᵀ (d, s)
+                            self.probs(scratch, q, kt, t, s, d);
+                            scratch
+                        }
+                    };
                     // SAFETY: p, dp are (t, s) row-major, dq (t, d), dk and dv (s, d); a
                     // transposed left operand is its data with strides swapped.
                     unsafe {

@@ -29,7 +29,7 @@ mod swiglu;
 mod tiles;
 mod xent;
 
-pub use attention::causal_attention;
+pub use attention::{causal_attention, causal_attention_keeping};
 pub use decode_attention::{decode_attention, KvSource};
 pub use heads::{merge_heads, split_heads};
 pub use linear::linear;
