@@ -6,8 +6,8 @@
 //! (two of them activation-sized), then adds the weight's gradient through a transposed
 //! view (a strided add). This op is one node. It makes the gemm calls candle's matmul and
 //! its backward make (the same shapes, strides and threads), so its values and gradients
-//! are candle's bits (tested): the weight's gradient is computed as candle computes it,
-//! `(i, o)`, and transposed once. Sums of more than 512 terms are split where gemm splits
+//! are candle's bits (tested); the weight's gradient, which candle computes `(i, o)` and
+//! transposes, is computed `(o, i)` at once (the same sums, term for term). Sums of more than 512 terms are split where gemm splits
 //! them on this kind of machine, on every machine ([`super::k_spans`]; tested against
 //! products of at most 512 terms added in order), so training's bits do not depend on the
 //! L1 cache.
@@ -63,23 +63,33 @@ impl CustomOp2 for LinearOp {
     fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = g.contiguous()?;
         let (rows, i, o) = dims(x.shape(), w.shape())?;
-        let (dx, dwt) = {
+        let (dx, dw) = {
             let guards = [x, w, &g].map(|t| t.storage_and_layout());
             let cpu = |k: usize| match &*guards[k].0 {
                 candle_core::Storage::Cpu(c) => f32s(c, guards[k].1, "linear-bwd"),
                 _ => candle_core::bail!("linear-bwd: expects CPU tensors"),
             };
             let (x, w, g) = (cpu(0)?, cpu(1)?, cpu(2)?);
-            // SAFETY: g is (rows, o), w (o, i) and x (rows, i), row-major; xᵀ swaps strides.
-            unsafe { (matmul(rows, i, o, g, o, 1, w, i, 1), matmul(i, o, rows, x, 1, i, g, o, 1)) }
-        };
-        // candle's weight gradient is (xᵀ · g) transposed: the same numbers laid out (o, i).
-        let mut dw = vec![0f32; o * i];
-        for (r, row) in dwt.chunks_exact(o).enumerate() {
-            for (c, &v) in row.iter().enumerate() {
-                dw[c * i + r] = v;
+            // SAFETY: g is (rows, o), w (o, i) and x (rows, i), row-major; a transpose is the
+            // same data with its strides swapped.
+            let dx = unsafe { matmul(rows, i, o, g, o, 1, w, i, 1) };
+            // candle's weight gradient is (xᵀ · g) transposed. Each element is the same sum
+            // either way round (gemm's kernels: one fused multiply-add a term, in order, in
+            // the same spans), so gᵀ · x gives those numbers laid out (o, i) at once; but for
+            // the products gemm makes on its vector and horizontal paths (tiny weights).
+            if i > 1 && o > 1 && i * o > 256 {
+                (dx, unsafe { matmul(o, i, rows, g, 1, o, x, i, 1) })
+            } else {
+                let dwt = unsafe { matmul(i, o, rows, x, 1, i, g, o, 1) };
+                let mut dw = vec![0f32; o * i];
+                for (r, row) in dwt.chunks_exact(o).enumerate() {
+                    for (c, &v) in row.iter().enumerate() {
+                        dw[c * i + r] = v;
+                    }
+                }
+                (dx, dw)
             }
-        }
+        };
         let dev = x.device();
         Ok((Some(Tensor::from_vec(dx, x.shape(), dev)?), Some(Tensor::from_vec(dw, w.shape(), dev)?)))
     }
