@@ -1,4 +1,5 @@
-//! The layer-by-layer backward pass (`Tape`) gives the whole graph's gradients bit for bit,
+//! The layer-by-layer backward pass (`Tape`), recorded layers and candle's per-layer graphs
+//! alike, gives the whole graph's gradients bit for bit,
 //! and a forward without gradients (`Track::Off`) the same numbers as with them.
 mod common;
 use candle_core::{DType, Device, Tensor};
@@ -24,9 +25,13 @@ fn loss(ck: &Checkpoint, track: Track, a: &[(Vec<u32>, Vec<u32>)], b: &[(Vec<u32
 
 #[test]
 fn the_tape_gives_the_whole_graphs_gradients() -> anyhow::Result<()> {
-    for (tied, fused, one_pass) in [(false, true, true), (true, true, true), (true, false, true), (false, true, false), (true, true, false)] {
+    // With as many key/value heads as query heads, the fused layers are recorded layers
+    // (their backward written out); with fewer, candle's graph each.
+    let cases = [(false, true, true, 2), (true, true, true, 2), (true, false, true, 2), (false, true, false, 2), (true, true, false, 2), (false, true, true, 4), (true, true, false, 4)];
+    for (tied, fused, one_pass, kv) in cases {
         let tok = tiny_tokenizer();
         let mut cfg = tiny_config(tok.vocab_size());
+        cfg.num_key_value_heads = Some(kv);
         cfg.tie_word_embeddings = tied;
         let ck32 = Checkpoint::init(&cfg, tok.clone(), 5, &Device::Cpu)?;
         // f64 weights take candle's plain ops instead of the fused f32 kernels.
@@ -52,7 +57,7 @@ fn the_tape_gives_the_whole_graphs_gradients() -> anyhow::Result<()> {
                 let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs() / p.abs().max(1e-3)).fold(0.0, f64::max);
                 assert!(worst < 1e-5, "{name}: relative difference {worst}");
             } else {
-                assert!(x.iter().zip(&y).all(|(p, q)| p.to_bits() == q.to_bits()), "{name} differs (tied={tied}, fused={fused}, one pass={one_pass})");
+                assert!(x.iter().zip(&y).all(|(p, q)| p.to_bits() == q.to_bits()), "{name} differs (tied={tied}, fused={fused}, one pass={one_pass}, kv heads={kv})");
             }
         }
         // No gradients: the same value.

@@ -265,6 +265,11 @@ impl Llama {
         // pass goes; a whole-model graph, or none, keeps the attention's inputs only.
         let keep = matches!(track, Track::Layers(_));
         for layer in &self.layers {
+            if let Some(tape) = track.tape().filter(|_| layer.recordable(&x)) {
+                let (out, record) = layer.forward_recorded(&x, &cos, &sin, eps)?;
+                x = tape.cut_recorded(out, record)?;
+                continue;
+            }
             let hn = rms_norm(&x, &layer.input_layernorm, eps)?;
             x = (x + layer.self_attn.forward(&hn, &cos, &sin, mask.as_ref(), keep)?)?;
             let hn = rms_norm(&x, &layer.post_attention_layernorm, eps)?;

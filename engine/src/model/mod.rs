@@ -2,6 +2,7 @@
 mod config;
 mod fast;
 mod llama;
+mod recorded;
 mod rope;
 mod tape;
 

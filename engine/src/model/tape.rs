@@ -9,6 +9,7 @@
 //! Activations are then freed as the backward pass goes, as in PyTorch, and the gradients
 //! are the same numbers (the same operations in the same order; tested bit for bit).
 use candle_core::backprop::GradStore;
+use super::recorded::LayerRecord;
 use candle_core::{Result, Tensor, Var};
 use std::cell::RefCell;
 
@@ -34,6 +35,14 @@ impl Track<'_> {
         }
     }
 
+    /// The tape, where layers may be recorded on it ([`super::recorded`]).
+    pub(crate) fn tape(&self) -> Option<&Tape> {
+        match self {
+            Track::Layers(tape) => Some(tape),
+            _ => None,
+        }
+    }
+
     /// Starts a new chain of layers at the embedding output `x`.
     pub(crate) fn start(&self, x: Tensor) -> Result<Tensor> {
         if let Track::Layers(tape) = self {
@@ -50,6 +59,8 @@ impl Track<'_> {
 struct Chain {
     outputs: Vec<Tensor>,
     inputs: Vec<Var>,
+    /// `records[j]`: segment `j`'s record where it was a recorded layer (no graph).
+    records: Vec<Option<LayerRecord>>,
 }
 
 /// The layer-by-layer graph of one or more forward passes (see the module docs). One per
@@ -71,12 +82,22 @@ impl Tape {
     }
 
     fn cut(&self, x: Tensor) -> Result<Tensor> {
+        self.cut_with(x, None)
+    }
+
+    /// Ends a recorded layer (output `x`, no graph) and starts the next segment at a leaf copy.
+    pub(crate) fn cut_recorded(&self, x: Tensor, record: LayerRecord) -> Result<Tensor> {
+        self.cut_with(x, Some(record))
+    }
+
+    fn cut_with(&self, x: Tensor, record: Option<LayerRecord>) -> Result<Tensor> {
         let mut chains = self.chains.borrow_mut();
         let chain = chains.last_mut().ok_or_else(|| candle_core::Error::Msg("tape: a layer before the embedding".into()))?;
         let leaf = Var::from_tensor(&x.detach())?;
         let out = leaf.as_tensor().clone();
         chain.outputs.push(x);
         chain.inputs.push(leaf);
+        chain.records.push(record);
         Ok(out)
     }
 
@@ -86,8 +107,21 @@ impl Tape {
         let mut grads = loss.backward()?;
         let chains = self.chains.into_inner();
         for mut chain in chains.into_iter() {
-            while let (Some(out), Some(input)) = (chain.outputs.pop(), chain.inputs.pop()) {
+            while let (Some(out), Some(input), Some(record)) = (chain.outputs.pop(), chain.inputs.pop(), chain.records.pop()) {
                 let Some(g) = grads.remove(input.as_tensor()) else { continue };
+                if let Some(record) = record {
+                    // Each gradient added to what earlier chains gave, as `extend` adds them.
+                    let leaf = record.input().clone();
+                    let (dx, weights) = record.backward(&g)?;
+                    for (t, g) in std::iter::once((leaf, dx)).chain(weights) {
+                        let sum = match grads.remove(&t) {
+                            Some(sum) => sum.add(&g)?,
+                            None => g,
+                        };
+                        grads.insert(&t, sum);
+                    }
+                    continue;
+                }
                 // The segment's backward seeded with g, as that of sum(out · g) is (the same
                 // numbers: one times g), without that product's passes where `Seed` runs.
                 if out.device().is_cpu() {

@@ -37,6 +37,25 @@ pub fn causal_attention_keeping(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) 
     q.contiguous()?.apply_op3(&k.contiguous()?, &v.contiguous()?, op)
 }
 
+/// [`causal_attention_keeping`]'s forward outside a graph: the output and the probabilities
+/// that [`causal_attention_bwd`] reads.
+pub(crate) fn causal_attention_probs(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -> Result<(Tensor, Vec<f32>)> {
+    let op = CausalAttention { scale: scale as f32, kept: Some(Mutex::new(None)) };
+    let o = q.contiguous()?.apply_op3_no_bwd(&k.contiguous()?, &v.contiguous()?, &op)?;
+    let probs = op.kept.and_then(|k| k.into_inner().ok().flatten()).unwrap_or_default();
+    Ok((o, probs))
+}
+
+/// The backward of [`causal_attention_probs`]' output `o`: `(dq, dk, dv)` for its gradient `g`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn causal_attention_bwd(q: &Tensor, k: &Tensor, v: &Tensor, o: &Tensor, probs: Vec<f32>, g: &Tensor, scale: f64) -> Result<(Tensor, Tensor, Tensor)> {
+    let op = CausalAttention { scale: scale as f32, kept: Some(Mutex::new(Some(probs))) };
+    match op.bwd(q, k, v, o, g)? {
+        (Some(dq), Some(dk), Some(dv)) => Ok((dq, dk, dv)),
+        _ => candle_core::bail!("causal-attention-bwd: no gradient"),
+    }
+}
+
 /// `(b·h, t, s, d)` of `q: (b, h, t, d)` and `k: (b, h, s, d)`, checked against `v`.
 fn dims(q: &Shape, k: &Shape, v: &Shape) -> Result<(usize, usize, usize, usize)> {
     let ((b, h, t, d), (kb, kh, s, kd)) = (q.dims4()?, k.dims4()?);

@@ -44,6 +44,25 @@ pub fn merge_heads(o: &Tensor) -> Result<Tensor> {
     o.contiguous()?.apply_op3(&none, &none, Heads { dir: Dir::Merge, n, sign: 0.0 })
 }
 
+/// [`split_heads`]'s backward outside a graph: the gradient of `y (b, t, n·d)` for that of
+/// its heads `g (b, n, t, d)` (RoPE undone with the same tables).
+pub(crate) fn split_heads_bwd(g: &Tensor, rope: Option<(&Tensor, &Tensor)>) -> Result<Tensor> {
+    let (b, n, t, _) = g.dims4()?;
+    let (cos, sin, sign) = match rope {
+        Some((c, s)) => (c.contiguous()?, s.contiguous()?, -1.0),
+        None => (Tensor::zeros((b, t, 0), g.dtype(), g.device())?, Tensor::zeros((b, t, 0), g.dtype(), g.device())?, 0.0),
+    };
+    g.contiguous()?.apply_op3_no_bwd(&cos, &sin, &Heads { dir: Dir::Merge, n, sign })
+}
+
+/// [`merge_heads`]'s backward outside a graph: the gradient of `o (b, n, t, d)` for that of
+/// the merged `g (b, t, n·d)`.
+pub(crate) fn merge_heads_bwd(g: &Tensor, n: usize) -> Result<Tensor> {
+    let (b, t, _) = g.dims3()?;
+    let none = Tensor::zeros((b, t, 0), g.dtype(), g.device())?;
+    g.contiguous()?.apply_op3_no_bwd(&none, &none, &Heads { dir: Dir::Split, n, sign: 0.0 })
+}
+
 impl Heads {
     /// `(b, t, n, d)` of the op's input shape.
     fn dims(&self, x: &Shape) -> Result<(usize, usize, usize, usize)> {

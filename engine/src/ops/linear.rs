@@ -45,6 +45,14 @@ unsafe fn matmul(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usi
     c
 }
 
+/// [`linear`]'s backward outside a graph: `(dx, dw)` for the output gradient `g`.
+pub(crate) fn linear_bwd(x: &Tensor, w: &Tensor, g: &Tensor) -> Result<(Tensor, Tensor)> {
+    match LinearOp.bwd(x, w, g, g)? {
+        (Some(dx), Some(dw)) => Ok((dx, dw)),
+        _ => candle_core::bail!("linear-bwd: no gradient"),
+    }
+}
+
 impl CustomOp2 for LinearOp {
     fn name(&self) -> &'static str {
         "linear"

@@ -30,6 +30,11 @@ mod tiles;
 mod xent;
 
 pub use attention::{causal_attention, causal_attention_keeping};
+pub(crate) use attention::{causal_attention_bwd, causal_attention_probs};
+pub(crate) use heads::{merge_heads_bwd, split_heads_bwd};
+pub(crate) use linear::linear_bwd;
+pub(crate) use rmsnorm::rms_norm_bwd;
+pub(crate) use swiglu::swiglu_bwd;
 pub use decode_attention::{decode_attention, KvSource};
 pub use heads::{merge_heads, split_heads};
 pub use linear::linear;

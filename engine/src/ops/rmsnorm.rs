@@ -20,6 +20,14 @@ fn inv_rms(xr: &[f32], eps: f32) -> f32 {
     1.0 / (ss / xr.len() as f32 + eps).sqrt()
 }
 
+/// [`rms_norm`]'s backward outside a graph: `(dx, dw)` for the output gradient `g`.
+pub(crate) fn rms_norm_bwd(x: &Tensor, w: &Tensor, g: &Tensor, eps: f32) -> Result<(Tensor, Tensor)> {
+    match (RmsNorm { eps }).bwd(x, w, g, g)? {
+        (Some(dx), Some(dw)) => Ok((dx, dw)),
+        _ => candle_core::bail!("rms-norm-bwd: no gradient"),
+    }
+}
+
 impl CustomOp2 for RmsNorm {
     fn name(&self) -> &'static str {
         "rms-norm"

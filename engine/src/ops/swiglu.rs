@@ -17,6 +17,14 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// [`swiglu`]'s backward outside a graph: `(da, du)` for the output gradient `g`.
+pub(crate) fn swiglu_bwd(a: &Tensor, u: &Tensor, g: &Tensor) -> Result<(Tensor, Tensor)> {
+    match Swiglu.bwd(a, u, g, g)? {
+        (Some(da), Some(du)) => Ok((da, du)),
+        _ => candle_core::bail!("swiglu-bwd: no gradient"),
+    }
+}
+
 impl CustomOp2 for Swiglu {
     fn name(&self) -> &'static str {
         "swiglu"
