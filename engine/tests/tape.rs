@@ -25,8 +25,8 @@ fn loss(ck: &Checkpoint, track: Track, a: &[(Vec<u32>, Vec<u32>)], b: &[(Vec<u32
 
 #[test]
 fn the_tape_gives_the_whole_graphs_gradients() -> anyhow::Result<()> {
-    // With as many key/value heads as query heads, the fused layers are recorded layers
-    // (their backward written out); with fewer, candle's graph each.
+    // Fused layers are recorded layers (their backward written out), with repeated key/value
+    // heads (kv 2) or not (kv 4); f64 layers take candle's graph each.
     let cases = [(false, true, true, 2), (true, true, true, 2), (true, false, true, 2), (false, true, false, 2), (true, true, false, 2), (false, true, true, 4), (true, true, false, 4)];
     for (tied, fused, one_pass, kv) in cases {
         let tok = tiny_tokenizer();
