@@ -7,9 +7,11 @@
 //! layers one at a time (the loss first, then the top layer seeded with the gradient of
 //! its output, and so on), dropping each layer's graph as soon as its gradients are out.
 //! Activations are then freed as the backward pass goes, as in PyTorch, and the gradients
-//! are the same numbers (the same operations in the same order; tested bit for bit).
-use candle_core::backprop::GradStore;
+//! are the same numbers (the same operations in the same order; tested bit for bit). A layer
+//! the fused kernels run is recorded instead of graphed ([`super::recorded`]): its segment
+//! keeps what its written-out backward reads, and that backward gives the same bits.
 use super::recorded::LayerRecord;
+use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 use std::cell::RefCell;
 
@@ -18,7 +20,8 @@ use std::cell::RefCell;
 pub enum Track<'a> {
     /// One candle graph through the whole model: `loss.backward()` gives every gradient.
     Graph,
-    /// A graph per layer, joined by [`Tape::backward`] (activations freed layer by layer).
+    /// A graph (or a record) per layer, joined by [`Tape::backward`] (activations freed
+    /// layer by layer).
     Layers(&'a Tape),
     /// No gradients (evaluation, reference log-probabilities): each layer's output is
     /// detached, so a layer's intermediates are freed while the next one runs.

@@ -126,9 +126,7 @@ impl CausalAttention {
             }
         }
     }
-}
 
-impl CausalAttention {
     /// Slice `i`'s forward: its probabilities into `p (t, s)`, its output into `o (t, d)`.
     #[allow(clippy::too_many_arguments)]
     fn slice<'a>(&self, i: usize, (q, k, v): (&'a [f32], &'a [f32], &'a [f32]), o: &mut [f32], p: &mut [f32], (kt, vp): &mut (Panels<'a>, Panels<'a>), (t, s, d): (usize, usize, usize)) {
