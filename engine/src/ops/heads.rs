@@ -29,12 +29,17 @@ struct Heads {
 /// when given (f32, CPU), differentiable in `y`.
 pub fn split_heads(y: &Tensor, n: usize, rope: Option<(&Tensor, &Tensor)>) -> Result<Tensor> {
     let (b, t, _) = y.dims3()?;
-    let (cos, sin, sign) = match rope {
-        Some((c, s)) => (c.contiguous()?, s.contiguous()?, 1.0),
-        // Placeholders of the tables' shape, never read.
-        None => (Tensor::zeros((b, t, 0), y.dtype(), y.device())?, Tensor::zeros((b, t, 0), y.dtype(), y.device())?, 0.0),
-    };
+    let (cos, sin, sign) = tables(rope, b, t, y)?;
     y.contiguous()?.apply_op3(&cos, &sin, Heads { dir: Dir::Split, n, sign })
+}
+
+/// The op's `(cos, sin, sign)`: RoPE's tables and +1, or placeholders of their shape (never
+/// read) and 0.
+fn tables(rope: Option<(&Tensor, &Tensor)>, b: usize, t: usize, like: &Tensor) -> Result<(Tensor, Tensor, f32)> {
+    Ok(match rope {
+        Some((c, s)) => (c.contiguous()?, s.contiguous()?, 1.0),
+        None => (Tensor::zeros((b, t, 0), like.dtype(), like.device())?, Tensor::zeros((b, t, 0), like.dtype(), like.device())?, 0.0),
+    })
 }
 
 /// `o: (b, n, t, d)` -> `(b, t, n·d)` (f32, CPU), differentiable.
@@ -48,11 +53,8 @@ pub fn merge_heads(o: &Tensor) -> Result<Tensor> {
 /// its heads `g (b, n, t, d)` (RoPE undone with the same tables).
 pub(crate) fn split_heads_bwd(g: &Tensor, rope: Option<(&Tensor, &Tensor)>) -> Result<Tensor> {
     let (b, n, t, _) = g.dims4()?;
-    let (cos, sin, sign) = match rope {
-        Some((c, s)) => (c.contiguous()?, s.contiguous()?, -1.0),
-        None => (Tensor::zeros((b, t, 0), g.dtype(), g.device())?, Tensor::zeros((b, t, 0), g.dtype(), g.device())?, 0.0),
-    };
-    g.contiguous()?.apply_op3_no_bwd(&cos, &sin, &Heads { dir: Dir::Merge, n, sign })
+    let (cos, sin, sign) = tables(rope, b, t, g)?;
+    g.contiguous()?.apply_op3_no_bwd(&cos, &sin, &Heads { dir: Dir::Merge, n, sign: -sign })
 }
 
 /// [`merge_heads`]'s backward outside a graph: the gradient of `o (b, n, t, d)` for that of

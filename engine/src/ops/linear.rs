@@ -7,10 +7,10 @@
 //! view (a strided add). This op is one node. It makes the gemm calls candle's matmul and
 //! its backward make (the same shapes, strides and threads), so its values and gradients
 //! are candle's bits (tested); the weight's gradient, which candle computes `(i, o)` and
-//! transposes, is computed `(o, i)` at once (the same sums, term for term). Sums of more than 512 terms are split where gemm splits
-//! them on this kind of machine, on every machine ([`super::k_spans`]; tested against
-//! products of at most 512 terms added in order), so training's bits do not depend on the
-//! L1 cache.
+//! transposes, is computed `(o, i)` at once where gemm's tile kernels sum it (the same sums,
+//! term for term). Sums of more than 512 terms are split where gemm splits them on this kind
+//! of machine, on every machine ([`super::k_spans`]; tested against products of at most 512
+//! terms added in order), so training's bits do not depend on the L1 cache.
 use super::f32s;
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
@@ -84,8 +84,8 @@ impl CustomOp2 for LinearOp {
             // candle's weight gradient is (xᵀ · g) transposed. Each element is the same sum
             // either way round (gemm's kernels: one fused multiply-add a term, in order, in
             // the same spans), so gᵀ · x gives those numbers laid out (o, i) at once; but for
-            // the products gemm makes on its vector and horizontal paths (tiny weights).
-            if i > 1 && o > 1 && i * o > 256 {
+            // the products gemm sums on its other paths (tiny weights, one or two rows).
+            if super::k_spans(o, i, rows).all(|(_, len)| super::on_tiles(o, i, len)) {
                 (dx, unsafe { matmul(o, i, rows, g, 1, o, x, i, 1) })
             } else {
                 let dwt = unsafe { matmul(i, o, rows, x, 1, i, g, o, 1) };

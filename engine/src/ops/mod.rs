@@ -133,6 +133,14 @@ pub(crate) fn k_spans(m: usize, n: usize, k: usize) -> impl Iterator<Item = (usi
     (0..k.max(1)).step_by(kc).map(move |s| (s, kc.min(k - s)))
 }
 
+/// Whether gemm sums one span of an `(m, n, len)` product on its tile kernels: one
+/// accumulator an element, from zero, one fused multiply-add a term, in order (so the same
+/// bits with `m` and `n` swapped, and [`tiles`]' bits). Its vector paths (one row or column,
+/// at most two terms) and its horizontal kernel (at most 256 outputs) sum in other orders.
+pub(crate) fn on_tiles(m: usize, n: usize, len: usize) -> bool {
+    m > 1 && n > 1 && len > 2 && m * n > 256
+}
+
 /// `c (m, n) (+)= a (m, k) · b (k, n)`, each given by (row stride, column stride); `c`'s rows
 /// are `c_rs` apart. Adds to `c` when `add`, else overwrites it. Sums over [`k_spans`];
 /// `threads > 1` splits the rows and columns between threads (the same bits).

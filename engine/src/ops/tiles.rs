@@ -112,9 +112,8 @@ unsafe fn matmul_on(kernel: Kernel, c: &mut [f32], c_rs: usize, m: usize, n: usi
     debug_assert!(m == 0 || n == 0 || c.len() >= (m - 1) * c_rs + n);
     debug_assert!(m == 0 || k == 0 || a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
     for (s, len) in super::k_spans(m, n, k) {
-        if m <= 1 || n <= 1 || len <= 2 || m * n <= 256 {
-            // gemm's vector paths (one row or column, at most two terms) and its horizontal
-            // kernel (at most 256 outputs) sum in other orders: gemm itself for those.
+        if !super::on_tiles(m, n, len) {
+            // gemm's other paths sum in other orders: gemm itself for those.
             let (src, rs, cs) = b.src;
             super::gemm(c, c_rs, m, n, len, &a[s * a_cs..], a_rs, a_cs, &src[(r0 + s) * rs..], rs, cs, s > 0);
             continue;
